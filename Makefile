@@ -1,0 +1,42 @@
+# The two commands a user needs: `make run` and `make test`. Both bootstrap .venv.
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+
+ifeq ($(CI),true)
+PYTEST_MARK := -m "not slow"
+else
+PYTEST_MARK :=
+endif
+
+.PHONY: run test test-slow lint format figures bench clean
+
+$(STAMP): pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e ".[test]"
+	touch $(STAMP)
+
+run: $(STAMP)
+	$(PY) -m implicit_bias.run $(ARGS)
+
+test: $(STAMP)
+	$(PY) -m pytest $(PYTEST_MARK) $(ARGS)
+
+test-slow: $(STAMP)
+	$(PY) -m pytest -m slow $(ARGS)
+
+lint: $(STAMP)
+	$(PY) -m ruff check implicit_bias tests benchmarks hydra_plugins
+	$(PY) -m ruff format --check implicit_bias tests benchmarks hydra_plugins
+
+format: $(STAMP)
+	$(PY) -m ruff format implicit_bias tests benchmarks hydra_plugins
+	$(PY) -m ruff check --fix implicit_bias tests benchmarks hydra_plugins
+
+bench: $(STAMP)
+	$(PY) benchmarks/engine.py
+
+clean:
+	rm -rf $(VENV) .pytest_cache .ruff_cache

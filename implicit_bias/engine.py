@@ -1,0 +1,319 @@
+"""The batched core: many trajectories as one compiled XLA program.
+
+Everything is written for *one* trajectory (``_setup``, ``_advance``, ``_measure``) and batched
+with ``jax.vmap``. A discrete run is a ``lax.scan`` over record points; between two record
+points the steps run in a ``fori_loop``; a host callback advances the progress bar once per
+record point (never per step). Swept scalars are traced (:class:`~implicit_bias.Scalars`), the
+:class:`~implicit_bias.Experiment` is static: one compilation per group of runs that share
+their structure.
+"""
+
+import logging
+import time
+from functools import partial
+from typing import Any
+
+import equinox as eqx
+import jax
+import jax.numpy as jnp
+import numpy as np
+from jaxtyping import Array, Float, Int
+
+from ._types import Params
+from .data._dataset import Dataset
+from .experiment import Experiment, Scalars
+from .integrators._base import AbstractContinuousIntegrator
+from .models._base import split_frozen
+from .problem import Problem
+from .progress import ProgressBar, progress_tick
+from .sharpness import sharpness as sharpness_fn
+
+logger = logging.getLogger(__name__)
+
+CONVERGED, DIVERGED, MAX_STEPS = 0, 1, 2
+STATUS_NAMES = ("converged", "diverged", "max_steps")
+
+
+class Result(eqx.Module):
+    """Outputs of a batch of trajectories (leading axis: the batch).
+
+    Attributes:
+        scalars: the traced scalars of each run.
+        times: record points, shape (b, r): steps (discrete) or times (gradient flow).
+        records: metric name -> values at the record points, shape (b, r).
+        initial: metric name -> value at initialization, shape (b,).
+        final: metric name -> value at the end, shape (b,). Includes ``sharpness``,
+            ``sharpness_error_bound``, ``min_eigenvalue`` when sharpness is measured.
+        status: 0 converged, 1 diverged, 2 max_steps; shape (b,).
+        reached: steps taken (discrete) or final time (flow); for a diverged run, the step at
+            which it diverged. Shape (b,).
+        params: final parameters (trainable and frozen), each with a leading batch axis.
+        initial_params: parameters at initialization.
+        data: the data set of each run.
+    """
+
+    scalars: Scalars
+    times: Array
+    records: dict[str, Array]
+    initial: dict[str, Array]
+    final: dict[str, Array]
+    status: Int[Array, " b"]
+    reached: Array
+    params: Params
+    initial_params: Params
+    data: Dataset
+
+    @property
+    def batch_size(self) -> int:
+        return int(self.status.shape[0])
+
+    def status_names(self) -> list[str]:
+        return [STATUS_NAMES[int(s)] for s in np.asarray(self.status)]
+
+    def __getitem__(self, i) -> "Result":
+        """The i-th run (or a sub-batch), as a Result with a leading axis kept for slices."""
+        return jax.tree.map(lambda a: a[i], self)
+
+
+class _Carry(eqx.Module):
+    state: Any
+    alive: Array
+    diverged_at: Array
+    step: Array
+    vec: Array
+
+
+def _tree_where(cond, a, b):
+    return jax.tree.map(lambda x, y: jnp.where(cond, x, y), a, b)
+
+
+def _all_finite(tree) -> Array:
+    leaves = jax.tree.leaves(tree)
+    return jnp.all(jnp.stack([jnp.all(jnp.isfinite(x)) for x in leaves]))
+
+
+def _setup(exp: Experiment, sc: Scalars):
+    """Data, initial parameters and PRNG keys of one trajectory."""
+    dtype = exp.jnp_dtype
+    key = jax.random.key(sc.seed)
+    data_key = jax.random.key(jnp.where(sc.data_seed >= 0, sc.data_seed, sc.seed))
+    data = exp.data.sample(jax.random.fold_in(data_key, 0), dtype)
+    params = exp.init(jax.random.fold_in(key, 1), exp.model, sc.init_scale.astype(dtype), dtype)
+    trainable, frozen = split_frozen(exp.model, params)
+    # Only arrays cross the vmap boundary; the Problem (which holds the static model) is
+    # rebuilt inside each per-trajectory function by _problem.
+    return (data, frozen), trainable, jax.random.fold_in(key, 2), jax.random.fold_in(key, 3)
+
+
+def _problem(exp: Experiment, arrays) -> Problem:
+    data, frozen = arrays
+    return Problem(exp.model, exp.loss, data, frozen)
+
+
+def _num_trainable(trainable: Params) -> int:
+    return sum(int(np.prod(x.shape)) for x in jax.tree.leaves(trainable))
+
+
+def _measure(
+    exp: Experiment, arrays, trainable: Params, key, vec, with_sharpness: bool
+) -> tuple[dict[str, Array], Array]:
+    """Metrics of one trajectory at one point; sharpness warm-started from ``vec``."""
+    problem = _problem(exp, arrays)
+    out = problem.metrics(trainable)
+    grad = jax.grad(problem.loss)(trainable)
+    out["grad_norm"] = jnp.sqrt(sum(jnp.sum(g**2) for g in jax.tree.leaves(grad)))
+    if with_sharpness and exp.sharpness.method != "none":
+        res = sharpness_fn(
+            problem.loss,
+            trainable,
+            key,
+            method=exp.sharpness.method,
+            num_iters=exp.sharpness.num_iters,
+            v0=vec,
+            tol=exp.sharpness.tol,
+        )
+        out["sharpness"] = res.eigenvalue
+        out["sharpness_error_bound"] = res.error_bound
+        out["min_eigenvalue"] = res.min_eigenvalue
+        vec = res.vector
+    return out, vec
+
+
+def _status(exp: Experiment, alive, final: dict[str, Array]) -> Array:
+    converged = final["grad_norm"] <= exp.converge_tol
+    return jnp.where(~alive, DIVERGED, jnp.where(converged, CONVERGED, MAX_STEPS))
+
+
+@eqx.filter_jit
+def _simulate_discrete(exp: Experiment, scalars: Scalars, record_steps: Int[Array, " r"]):
+    integ = exp.integrator
+    arrays, trainable0, ikey, skey = jax.vmap(partial(_setup, exp))(scalars)
+    p = _num_trainable(jax.tree.map(lambda x: x[0], trainable0))
+    vec0 = jnp.zeros((scalars.batch_size, p), exp.jnp_dtype)
+    initial, vec = jax.vmap(partial(_measure, exp), in_axes=(0, 0, 0, 0, None))(
+        arrays, trainable0, skey, vec0, True
+    )
+    state0 = jax.vmap(lambda a, t, lr, k: integ.init(_problem(exp, a), t, lr, k))(
+        arrays, trainable0, scalars.lr, ikey
+    )
+    b = scalars.batch_size
+    carry0 = _Carry(
+        state0,
+        jnp.ones(b, bool),
+        jnp.full(b, -1, jnp.int32),
+        jnp.zeros(b, jnp.int32),
+        vec,
+    )
+
+    def advance(arrays, sc, carry, start, stop):
+        problem = _problem(exp, arrays)
+
+        def body(i, c):
+            new_state, loss = integ.step(problem, c.state, sc.lr)
+            ok = (
+                jnp.isfinite(loss)
+                & (loss <= exp.divergence_threshold)
+                & _all_finite(integ.params(new_state))
+            )
+            active = c.alive & (i < sc.steps)
+            take = active & ok
+            return _Carry(
+                _tree_where(take, new_state, c.state),
+                c.alive & (ok | ~active),
+                jnp.where(active & ~ok, i, c.diverged_at),
+                jnp.where(take, i + 1, c.step),
+                c.vec,
+            )
+
+        return jax.lax.fori_loop(start, stop, body, carry)
+
+    n_records = record_steps.shape[0] - 1
+
+    def segment(carry, xs):
+        index, start, stop = xs
+        carry = jax.vmap(advance, in_axes=(0, 0, 0, None, None))(
+            arrays, scalars, carry, start, stop
+        )
+        metrics, vec = jax.vmap(partial(_measure, exp), in_axes=(0, 0, 0, 0, None))(
+            arrays, integ.params(carry.state), skey, carry.vec, exp.sharpness.track
+        )
+        progress_tick(index, n_records)
+        return eqx.tree_at(lambda c: c.vec, carry, vec), metrics
+
+    xs = (jnp.arange(n_records), record_steps[:-1], record_steps[1:])
+    carry, records = jax.lax.scan(segment, carry0, xs)
+    cheap_initial = {k: initial[k] for k in records}
+    records = {
+        k: jnp.concatenate([cheap_initial[k][None], v], axis=0).T for k, v in records.items()
+    }
+    trainable = integ.params(carry.state)
+    final, _ = jax.vmap(partial(_measure, exp), in_axes=(0, 0, 0, 0, None))(
+        arrays, trainable, skey, carry.vec, True
+    )
+    status = _status(exp, carry.alive, final)
+    reached = jnp.where(carry.alive, carry.step, carry.diverged_at)
+    times = jnp.broadcast_to(record_steps, (b, record_steps.shape[0]))
+    full, full0 = _full_params(exp, arrays, trainable), _full_params(exp, arrays, trainable0)
+    return Result(
+        scalars, times, records, initial, final, status, reached, full, full0, arrays[0]
+    )
+
+
+@eqx.filter_jit
+def _simulate_continuous(exp: Experiment, scalars: Scalars, fractions: Float[Array, " r"]):
+    integ: AbstractContinuousIntegrator = exp.integrator
+    arrays, trainable0, _, skey = jax.vmap(partial(_setup, exp))(scalars)
+    p = _num_trainable(jax.tree.map(lambda x: x[0], trainable0))
+    b = scalars.batch_size
+    vec0 = jnp.zeros((b, p), exp.jnp_dtype)
+    measure = jax.vmap(partial(_measure, exp), in_axes=(0, 0, 0, 0, None))
+    initial, _ = measure(arrays, trainable0, skey, vec0, True)
+    ts = scalars.t1[:, None] * fractions[None, :].astype(exp.jnp_dtype)
+    ys, ts_reached, ok, t_final, _ = jax.vmap(
+        lambda a, t, s: integ.solve(_problem(exp, a), t, s)
+    )(arrays, trainable0, ts)
+    progress_tick(jnp.asarray(fractions.shape[0] - 1), fractions.shape[0] - 1)
+
+    # Metrics at every saved point: vmap over the batch, then over the record axis.
+    def per_run(arrays, ys_run, key, v):
+        return jax.vmap(partial(_measure, exp), in_axes=(None, 0, None, None, None))(
+            arrays, ys_run, key, v, exp.sharpness.track
+        )[0]
+
+    records = jax.vmap(per_run)(arrays, ys, skey, vec0)
+    trainable = jax.tree.map(lambda y: y[:, -1], ys)
+    final, _ = measure(arrays, trainable, skey, vec0, True)
+    finite = _all_finite_batched(trainable) & jnp.isfinite(final["train_loss"])
+    alive = finite & (final["train_loss"] <= exp.divergence_threshold)
+    status = _status(exp, alive, final)
+    stopped_by_event = (
+        (integ.loss_tol is not None)
+        & ok
+        & alive
+        & (final["train_loss"] < (integ.loss_tol or 0.0) * 1.0000001)
+    )
+    status = jnp.where(stopped_by_event, CONVERGED, status)
+    # A solve that failed (max_steps of the solver) without diverging is "max_steps".
+    status = jnp.where(~ok & alive, MAX_STEPS, status)
+    full, full0 = _full_params(exp, arrays, trainable), _full_params(exp, arrays, trainable0)
+    return Result(
+        scalars, ts_reached, records, initial, final, status, t_final, full, full0, arrays[0]
+    )
+
+
+def _full_params(exp: Experiment, arrays, trainable: Params) -> Params:
+    return jax.vmap(lambda a, t: _problem(exp, a).full(t))(arrays, trainable)
+
+
+def _all_finite_batched(tree) -> Array:
+    leaves = jax.tree.leaves(tree)
+    return jnp.all(
+        jnp.stack([jnp.all(jnp.isfinite(x.reshape(x.shape[0], -1)), axis=1) for x in leaves]),
+        axis=0,
+    )
+
+
+def run_batch(
+    exp: Experiment, scalars: Scalars | None = None, *, progress: bool | None = None, **kw
+) -> Result:
+    """Run a batch of trajectories as one compiled, vmapped program.
+
+    Args:
+        exp: the static structure.
+        scalars: the traced scalars (or pass them as keywords, see :meth:`Scalars.make`).
+        progress: show a tqdm progress bar (default: only on a TTY).
+
+    Returns:
+        A :class:`Result` with a leading batch axis.
+    """
+    if scalars is None:
+        scalars = Scalars.make(dtype=exp.dtype, **kw)
+    elif kw:
+        raise TypeError("pass either scalars or keywords, not both")
+    if exp.dtype == "float64" and not jax.config.read("jax_enable_x64"):
+        raise RuntimeError(
+            "dtype=float64 needs jax_enable_x64: call "
+            'jax.config.update("jax_enable_x64", True) before creating arrays'
+        )
+    t0 = time.perf_counter()
+    if exp.integrator.continuous:
+        grid = jnp.asarray(exp.record.fractions(), exp.jnp_dtype)
+        total = len(grid) - 1
+        with ProgressBar(total, enabled=progress, desc="gradient flow"):
+            result = _simulate_continuous(exp, scalars, grid)
+            jax.block_until_ready(result)
+    else:
+        max_steps = int(np.max(np.asarray(scalars.steps)))
+        record_steps = exp.record.steps(max_steps)
+        with ProgressBar(len(record_steps) - 1, enabled=progress, desc="steps", scale=record_steps):
+            result = _simulate_discrete(exp, scalars, jnp.asarray(record_steps, jnp.int32))
+            jax.block_until_ready(result)
+    logger.info("ran %d trajectories in %.2fs", scalars.batch_size, time.perf_counter() - t0)
+    return result
+
+
+def run_trajectory(exp: Experiment, *, progress: bool | None = None, **scalars) -> Result:
+    """One trajectory (a batch of one, indexed): same program as :func:`run_batch`."""
+    return run_batch(exp, progress=progress, **scalars)[0]
+
+

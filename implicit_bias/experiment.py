@@ -1,0 +1,188 @@
+"""An experiment's static structure, and the traced scalars that vary across a sweep."""
+
+import equinox as eqx
+import jax.numpy as jnp
+import numpy as np
+from jaxtyping import Array, Float, Int
+
+from .data._dataset import AbstractData
+from .errors import ConfigError, check
+from .inits._base import AbstractInit
+from .integrators._base import AbstractIntegrator
+from .losses._base import AbstractLoss
+from .losses.square import Square
+from .models._base import AbstractModel
+from .schedule import Schedule
+
+SHARPNESS_METHODS = ("lanczos", "power", "exact", "none")
+DTYPES = ("float32", "float64")
+
+
+class SharpnessSpec(eqx.Module):
+    """How sharpness (top Hessian eigenvalue of the training loss) is measured.
+
+    Attributes:
+        method: ``lanczos`` (default), ``power`` (as in the papers), ``exact`` (full Hessian;
+            small models only) or ``none``.
+        num_iters: Lanczos steps / power iterations (Hessian-vector products per estimate).
+        track: also measure it at every record point (warm-started), not only at the start
+            and the end of training.
+        tol: relative error-bound threshold of the ``converged`` flag.
+    """
+
+    method: str = "lanczos"
+    num_iters: int = 25
+    track: bool = False
+    tol: float = 1e-6
+
+    def __check_init__(self):
+        check(
+            self.method in SHARPNESS_METHODS,
+            "sharpness.method",
+            self.method,
+            f"one of {list(SHARPNESS_METHODS)}",
+        )
+        check(self.num_iters >= 1, "sharpness.num_iters", self.num_iters, "an integer >= 1")
+        check(self.tol > 0, "sharpness.tol", self.tol, "a float > 0")
+
+
+class Experiment(eqx.Module):
+    """Everything about a trajectory that is *structure*: changing any field recompiles.
+
+    The swept scalars (seed, init scale, lr, steps, t1) are not here; they are passed as
+    :class:`Scalars`, traced, so that one compiled program serves a whole sweep group.
+
+    Attributes:
+        model, data, init, integrator, loss: the components.
+        sharpness: how sharpness is measured.
+        record: where metrics are recorded.
+        dtype: ``float32`` or ``float64``.
+        divergence_threshold: a trajectory whose training loss exceeds this (or is not finite)
+            is frozen and recorded as diverged.
+        converge_tol: a run whose final gradient norm is at most this is ``converged``.
+    """
+
+    model: AbstractModel
+    data: AbstractData
+    init: AbstractInit
+    integrator: AbstractIntegrator
+    loss: AbstractLoss = Square()
+    sharpness: SharpnessSpec = SharpnessSpec()
+    record: Schedule = Schedule()
+    dtype: str = "float32"
+    divergence_threshold: float = 1e10
+    converge_tol: float = 1e-4
+
+    def __check_init__(self):
+        check(self.dtype in DTYPES, "dtype", self.dtype, f"one of {list(DTYPES)}")
+        check(
+            self.divergence_threshold > 0,
+            "divergence_threshold",
+            self.divergence_threshold,
+            "a float > 0",
+        )
+        check(self.converge_tol > 0, "converge_tol", self.converge_tol, "a float > 0")
+        model_dim = getattr(self.model, "input_dim", None)
+        if model_dim is not None and model_dim != self.data.input_dim:
+            raise ConfigError(
+                "model.input_dim",
+                model_dim,
+                f"equal to the data dimension {self.data.input_dim} "
+                f"({type(self.data).__name__})",
+            )
+        data_task = getattr(self.data, "task", "regression")
+        if self.loss.task != data_task:
+            raise ConfigError(
+                "loss",
+                type(self.loss).__name__.lower(),
+                f"a {data_task} loss for {type(self.data).__name__} data "
+                f"(this loss is for {self.loss.task})",
+            )
+        if self.record.every is not None and self.integrator.continuous:
+            raise ConfigError(
+                "record.every", self.record.every, "null for gradient flow (use record.num)"
+            )
+
+    @property
+    def jnp_dtype(self):
+        return jnp.dtype(self.dtype)
+
+
+class Scalars(eqx.Module):
+    """The traced scalars of a batch of trajectories (each field has shape (batch,)).
+
+    Attributes:
+        seed: PRNG seed of the initialization (and of the data unless ``data_seed >= 0``).
+        data_seed: seed of the data; ``-1`` means "same as ``seed``".
+        init_scale: the init scale passed to the init scheme.
+        lr: learning rate (discrete integrators).
+        steps: number of steps (discrete integrators).
+        t1: final time (continuous integrators).
+    """
+
+    seed: Int[Array, " b"]
+    data_seed: Int[Array, " b"]
+    init_scale: Float[Array, " b"]
+    lr: Float[Array, " b"]
+    steps: Int[Array, " b"]
+    t1: Float[Array, " b"]
+
+    @classmethod
+    def make(
+        cls,
+        *,
+        seed=0,
+        data_seed=-1,
+        init_scale=1.0,
+        lr=0.01,
+        steps=1000,
+        t1=1.0,
+        dtype="float32",
+    ) -> "Scalars":
+        """Broadcast scalars and sequences to one batch, validating values.
+
+        Raises:
+            ConfigError: naming the key and the bad value.
+        """
+        raw = dict(
+            seed=seed, data_seed=data_seed, init_scale=init_scale, lr=lr, steps=steps, t1=t1
+        )
+        arrs = {k: np.atleast_1d(np.asarray(v)) for k, v in raw.items()}
+        try:
+            b = np.broadcast_shapes(*(a.shape for a in arrs.values()))
+        except ValueError:
+            shapes = {k: a.shape for k, a in arrs.items()}
+            raise ConfigError("scalars", shapes, "sequences of equal length (or scalars)") from None
+        if len(b) != 1:
+            raise ConfigError("scalars", b, "scalars or 1-D sequences")
+        arrs = {k: np.broadcast_to(a, b) for k, a in arrs.items()}
+        _check_all(arrs["init_scale"] >= 0, "init_scale", arrs["init_scale"], "a float >= 0")
+        _check_all(arrs["lr"] > 0, "lr", arrs["lr"], "a float > 0")
+        _check_all(arrs["steps"] >= 0, "steps", arrs["steps"], "an integer >= 0")
+        _check_all(arrs["t1"] > 0, "t1", arrs["t1"], "a float > 0")
+        _check_all(arrs["seed"] >= 0, "seed", arrs["seed"], "an integer >= 0")
+        _check_all(arrs["data_seed"] >= -1, "data_seed", arrs["data_seed"], "-1 or an int >= 0")
+        for k in ("seed", "data_seed", "steps"):
+            _check_all(
+                np.equal(np.mod(arrs[k], 1), 0), k, arrs[k], "an integer"
+            )  # e.g. steps=10.5
+        fdt = jnp.dtype(dtype)
+        return cls(
+            seed=jnp.asarray(arrs["seed"], jnp.int32),
+            data_seed=jnp.asarray(arrs["data_seed"], jnp.int32),
+            init_scale=jnp.asarray(arrs["init_scale"], fdt),
+            lr=jnp.asarray(arrs["lr"], fdt),
+            steps=jnp.asarray(arrs["steps"], jnp.int32),
+            t1=jnp.asarray(arrs["t1"], fdt),
+        )
+
+    @property
+    def batch_size(self) -> int:
+        return int(self.lr.shape[0])
+
+
+def _check_all(ok, key, values, allowed):
+    ok = np.asarray(ok)
+    if not ok.all():
+        bad = np.asarray(values)[~ok].ravel()[0]
+        raise ConfigError(key, bad.item(), allowed)

@@ -1,0 +1,8 @@
+"""Initialization schemes: one file each, all subclasses of :class:`AbstractInit`."""
+
+from ._base import AbstractInit as AbstractInit
+from .constant import Constant as Constant
+from .gaussian import Gaussian as Gaussian
+from .residual import Residual as Residual
+from .zero import Zero as Zero
+from .zero_first import ZeroFirst as ZeroFirst

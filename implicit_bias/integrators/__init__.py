@@ -1,0 +1,9 @@
+"""Integrators: one file each. Discrete ones step with a learning rate; continuous ones
+integrate an ODE up to a time t1."""
+
+from ._base import AbstractContinuousIntegrator as AbstractContinuousIntegrator
+from ._base import AbstractDiscreteIntegrator as AbstractDiscreteIntegrator
+from ._base import AbstractIntegrator as AbstractIntegrator
+from .gd import GD as GD
+from .gradient_flow import GradientFlow as GradientFlow
+from .sgd import SGD as SGD

@@ -1,0 +1,95 @@
+"""Gradient flow dθ/dt = -∇L(θ), integrated by diffrax."""
+
+import diffrax
+import jax
+import jax.numpy as jnp
+
+from ..errors import check
+from ._base import AbstractContinuousIntegrator
+
+_SOLVERS = {
+    "tsit5": diffrax.Tsit5,
+    "dopri5": diffrax.Dopri5,
+    "dopri8": diffrax.Dopri8,
+    "heun": diffrax.Heun,
+    "bosh3": diffrax.Bosh3,
+}
+
+
+class GradientFlow(AbstractContinuousIntegrator):
+    r"""The gradient flow :math:`\dot\theta = -\nabla L(\theta)`, the lr -> 0 limit of GD
+    (time t corresponds to t / lr steps).
+
+    Integrated with an adaptive explicit Runge-Kutta solver (default Tsit5, Tsitouras 2011)
+    and a PID step-size controller (Söderlind 2003) from ``diffrax`` (Kidger 2021). The flow
+    optionally stops once the training loss falls below ``loss_tol`` (a diffrax ``Event``).
+
+    Attributes:
+        solver: one of ``tsit5``, ``dopri5``, ``dopri8``, ``heun``, ``bosh3``.
+        rtol, atol: tolerances of the step-size controller.
+        max_steps: cap on solver steps (static; a run hitting it is recorded as ``max_steps``).
+        loss_tol: stop once the training loss is below this value (``None``: never).
+    """
+
+    solver: str = "tsit5"
+    rtol: float = 1e-7
+    atol: float = 1e-9
+    max_steps: int = 100_000
+    loss_tol: float | None = None
+
+    def __check_init__(self):
+        check(self.solver in _SOLVERS, "integrator.solver", self.solver, f"one of {list(_SOLVERS)}")
+        check(self.rtol > 0, "integrator.rtol", self.rtol, "a float > 0")
+        check(self.atol > 0, "integrator.atol", self.atol, "a float > 0")
+        check(self.max_steps >= 1, "integrator.max_steps", self.max_steps, "an integer >= 1")
+        check(
+            self.loss_tol is None or self.loss_tol > 0,
+            "integrator.loss_tol",
+            self.loss_tol,
+            "null or a float > 0",
+        )
+
+    def solve(self, problem, params, ts):
+        def vector_field(t, y, args):
+            del t, args
+            return jax.tree.map(jnp.negative, jax.grad(problem.loss)(y))
+
+        event = None
+        if self.loss_tol is not None:
+            loss_tol = self.loss_tol
+
+            def cond_fn(t, y, args, **kwargs):
+                del t, args, kwargs
+                return problem.loss(y) < loss_tol
+
+            event = diffrax.Event(cond_fn)
+
+        sol = diffrax.diffeqsolve(
+            diffrax.ODETerm(vector_field),
+            _SOLVERS[self.solver](),
+            t0=jnp.zeros((), ts.dtype),
+            t1=ts[-1],
+            dt0=None,
+            y0=params,
+            saveat=diffrax.SaveAt(ts=ts, t1=True),
+            stepsize_controller=diffrax.PIDController(rtol=self.rtol, atol=self.atol),
+            max_steps=self.max_steps,
+            event=event,
+            throw=False,
+        )
+        # SaveAt(ts=..., t1=True): the last saved entry is the final state. Save times after an
+        # early stop are filled with inf by diffrax; replace them by the final state.
+        saved_t = sol.ts[:-1]
+        reached = jnp.isfinite(saved_t)
+        final = jax.tree.map(lambda y: y[-1], sol.ys)
+        ys = jax.tree.map(
+            lambda y, f: jnp.where(reached.reshape((-1,) + (1,) * f.ndim), y[:-1], f),
+            sol.ys,
+            final,
+        )
+        ok = sol.result == diffrax.RESULTS.successful
+        stopped = sol.result == diffrax.RESULTS.event_occurred
+        t_final = sol.ts[-1]
+        return ys, jnp.where(reached, saved_t, t_final), ok | stopped, t_final, sol.stats["num_steps"]
+
+

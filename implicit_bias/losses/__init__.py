@@ -1,0 +1,6 @@
+"""Losses: one file each, all subclasses of :class:`AbstractLoss`."""
+
+from ._base import AbstractLoss as AbstractLoss
+from .exponential import Exponential as Exponential
+from .logistic import Logistic as Logistic
+from .square import Square as Square

@@ -1,0 +1,36 @@
+"""The abstract loss."""
+
+import abc
+from typing import ClassVar
+
+import equinox as eqx
+from jaxtyping import Array, Float
+
+from .._types import Params
+from ..data._dataset import Dataset
+from ..models._base import AbstractModel
+
+
+class AbstractLoss(eqx.Module):
+    """A training objective ``loss(model, params, data) -> scalar`` (mean over samples).
+
+    Attributes:
+        task: ``"regression"`` or ``"classification"`` (labels in {-1, +1}); checked against
+            the data generator when an experiment is built.
+    """
+
+    task: ClassVar[str] = "regression"
+
+    def __call__(self, model: AbstractModel, params: Params, data: Dataset) -> Float[Array, ""]:
+        """Training loss."""
+        return self.evaluate(model, params, data.X, data.y)
+
+    def test(self, model: AbstractModel, params: Params, data: Dataset) -> Float[Array, ""]:
+        """Loss on the test set."""
+        return self.evaluate(model, params, data.X_test, data.y_test)
+
+    @abc.abstractmethod
+    def evaluate(
+        self, model: AbstractModel, params: Params, X: Float[Array, "n d"], y: Float[Array, " n"]
+    ) -> Float[Array, ""]:
+        """Loss on the given samples (direct path, through the model's forward pass)."""

@@ -1,0 +1,30 @@
+"""Linear model f(x) = w . x: the depth-one base case."""
+
+from jaxtyping import Array, Float
+
+from .._types import Params
+from ..errors import check
+from ._base import AbstractModel
+
+
+class Linear(AbstractModel):
+    """Linear predictor ``f(x) = w . x`` with ``w`` in R^d.
+
+    Attributes:
+        input_dim: d.
+    """
+
+    input_dim: int = 5
+    linear_in_x = True
+
+    def __check_init__(self):
+        check(self.input_dim >= 1, "model.input_dim", self.input_dim, "an integer >= 1")
+
+    def param_shapes(self) -> dict[str, tuple[int, ...]]:
+        return {"w": (self.input_dim,)}
+
+    def predictor(self, params: Params) -> Float[Array, " d"]:
+        return params["w"]
+
+    def apply(self, params: Params, x: Float[Array, "n d"]) -> Float[Array, " n"]:
+        return x @ params["w"]

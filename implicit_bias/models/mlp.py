@@ -1,0 +1,58 @@
+"""Fully connected network with a pointwise activation between layers (no biases)."""
+
+import jax
+from jaxtyping import Array, Float
+
+from .._types import Params
+from ..errors import check
+from ._base import AbstractModel
+from .deep_linear import deep_linear_shapes
+
+_ACTIVATIONS = {
+    "relu": jax.nn.relu,
+    # Exact (erf) GELU, as torch.nn.GELU() and Marion & Chizat (2024), Fig. 7.
+    "gelu": lambda z: jax.nn.gelu(z, approximate=False),
+    "tanh": jax.numpy.tanh,
+    "identity": lambda z: z,
+}
+
+
+class MLP(AbstractModel):
+    r"""Bias-free MLP ``f(x) = W_L s(W_{L-1} \cdots s(W_1 x))`` with activation ``s``.
+
+    Same shapes as :class:`DeepLinear`. With ``activation="gelu"``, L = 10 and width 5 this is
+    the non-linear network of Marion & Chizat (2024), Fig. 7.
+
+    Attributes:
+        input_dim: d.
+        width: m.
+        depth: L (number of weight matrices).
+        activation: one of ``relu``, ``gelu``, ``tanh``, ``identity``.
+    """
+
+    input_dim: int = 5
+    width: int = 5
+    depth: int = 10
+    activation: str = "gelu"
+
+    def __check_init__(self):
+        check(self.input_dim >= 1, "model.input_dim", self.input_dim, "an integer >= 1")
+        check(self.width >= 1, "model.width", self.width, "an integer >= 1")
+        check(self.depth >= 1, "model.depth", self.depth, "an integer >= 1")
+        check(
+            self.activation in _ACTIVATIONS,
+            "model.activation",
+            self.activation,
+            f"one of {sorted(_ACTIVATIONS)}",
+        )
+
+    def param_shapes(self) -> dict[str, tuple[int, ...]]:
+        return deep_linear_shapes(self.input_dim, self.width, self.depth)
+
+    def apply(self, params: Params, x: Float[Array, "n d"]) -> Float[Array, " n"]:
+        act = _ACTIVATIONS[self.activation]
+        names = list(self.param_shapes())
+        h = x
+        for k in names[:-1]:
+            h = act(h @ params[k].T)
+        return (h @ params[names[-1]].T)[:, 0]

@@ -1,0 +1,59 @@
+"""One trajectory's optimization problem: a model, a loss and the data it was drawn with."""
+
+import equinox as eqx
+import jax.numpy as jnp
+from jaxtyping import Array, Float
+
+from ._types import Params
+from .data._dataset import Dataset
+from .losses._base import AbstractLoss
+from .models._base import AbstractModel, merge
+
+
+class Problem(eqx.Module):
+    """The objective seen by an integrator: ``loss(trainable_params) -> scalar``.
+
+    Built inside the compiled program for each trajectory (its data depend on the seed).
+    Integrators, sharpness and metrics only ever see the *trainable* parameters; the frozen
+    ones (e.g. the projection of ``residual_linear``) are closed over.
+
+    Attributes:
+        model: the model (static structure).
+        loss_obj: the loss.
+        data: the data set of this trajectory.
+        frozen: the frozen parameters of this trajectory.
+    """
+
+    model: AbstractModel
+    loss_obj: AbstractLoss
+    data: Dataset
+    frozen: Params
+
+    def full(self, trainable: Params) -> Params:
+        """All parameters, in the model's order."""
+        return merge(self.model, trainable, self.frozen)
+
+    def loss(self, trainable: Params) -> Float[Array, ""]:
+        """Full-batch training loss."""
+        return self.loss_obj(self.model, self.full(trainable), self.data)
+
+    def batch_loss(self, trainable: Params, idx: Array) -> Float[Array, ""]:
+        """Training loss on the samples ``idx`` (minibatch, direct path)."""
+        return self.loss_obj.evaluate(
+            self.model, self.full(trainable), self.data.X[idx], self.data.y[idx]
+        )
+
+    def test_loss(self, trainable: Params) -> Float[Array, ""]:
+        """Loss on the test set."""
+        return self.loss_obj.test(self.model, self.full(trainable), self.data)
+
+    def metrics(self, trainable: Params) -> dict[str, Float[Array, ""]]:
+        """Cheap scalars recorded along training (no Hessian)."""
+        params = self.full(trainable)
+        out = {"train_loss": self.loss(trainable), "test_loss": self.test_loss(trainable)}
+        if self.model.linear_in_x and self.data.w_star is not None:
+            w = self.model.predictor(params)
+            out["dist_to_wstar"] = jnp.sum((w - self.data.w_star) ** 2) / w.shape[0]
+            out["predictor_norm"] = jnp.linalg.norm(w)
+        out.update(self.model.extra_metrics(params))
+        return out
