@@ -79,3 +79,11 @@ def _plain(node: Any, key: str) -> dict:
     if not isinstance(node, dict):
         raise ConfigError(key, node, "a mapping")
     return node
+
+
+def build_reference(cfg: DictConfig):
+    """The reference step (an :class:`~implicit_bias.limits.AbstractLimit`), or ``None``."""
+    node = cfg.get("reference")
+    if node is None or (isinstance(node, DictConfig) and "_target_" not in node):
+        return None
+    return instantiate(node, "reference")

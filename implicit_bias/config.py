@@ -40,6 +40,7 @@ class RecordConf:
     spacing: str = "linear"
     every: int | None = None
     log_min: float = 1e-4
+    params: bool = False
 
 
 @dataclass
@@ -58,6 +59,7 @@ class Config:
     init: Any = MISSING
     integrator: Any = MISSING
     loss: Any = MISSING
+    reference: Any = None
     sharpness: SharpnessConf = field(default_factory=SharpnessConf)
     record: RecordConf = field(default_factory=RecordConf)
     output: OutputConf = field(default_factory=OutputConf)
@@ -76,7 +78,7 @@ class Config:
 
 
 CONF_DIR = Path(__file__).resolve().parent.parent / "conf"
-GROUPS = ("model", "data", "init", "integrator", "loss")
+GROUPS = ("model", "data", "init", "integrator", "loss", "reference")
 _SIMPLE = (int, float, bool, str)
 #: Model keys that may be ``null`` in a config, meaning "take it from the data".
 NULLABLE_FROM_DATA = ("input_dim",)

@@ -40,7 +40,8 @@ class Result(eqx.Module):
     Attributes:
         scalars: the traced scalars of each run.
         times: record points, shape (b, r): steps (discrete) or times (gradient flow).
-        records: metric name -> values at the record points, shape (b, r).
+        records: metric name -> values at the record points, shape (b, r) (or (b, r, ...)
+            for vector records such as ``predictor`` with ``record.params``).
         initial: metric name -> value at initialization, shape (b,).
         final: metric name -> value at the end, shape (b,). Includes ``sharpness``,
             ``sharpness_error_bound``, ``min_eigenvalue`` when sharpness is measured.
@@ -120,6 +121,11 @@ def _measure(
     """Metrics of one trajectory at one point; sharpness warm-started from ``vec``."""
     problem = _problem(exp, arrays)
     out = problem.metrics(trainable)
+    if exp.record.params:
+        full = problem.full(trainable)
+        out.update({f"param_{k}": v for k, v in full.items()})
+        if exp.model.linear_in_x:
+            out["predictor"] = exp.model.predictor(full)
     grad = jax.grad(problem.loss)(trainable)
     out["grad_norm"] = jnp.sqrt(sum(jnp.sum(g**2) for g in jax.tree.leaves(grad)))
     if with_sharpness and exp.sharpness.method != "none":
@@ -202,9 +208,10 @@ def _simulate_discrete(exp: Experiment, scalars: Scalars, record_steps: Int[Arra
 
     xs = (jnp.arange(n_records), record_steps[:-1], record_steps[1:])
     carry, records = jax.lax.scan(segment, carry0, xs)
-    cheap_initial = {k: initial[k] for k in records}
+    # (r, b, ...) -> (b, r + 1, ...), with the initial point first.
     records = {
-        k: jnp.concatenate([cheap_initial[k][None], v], axis=0).T for k, v in records.items()
+        k: jnp.moveaxis(jnp.concatenate([initial[k][None], v], axis=0), 0, 1)
+        for k, v in records.items()
     }
     trainable = integ.params(carry.state)
     final, _ = jax.vmap(partial(_measure, exp), in_axes=(0, 0, 0, 0, None))(

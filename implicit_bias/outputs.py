@@ -74,8 +74,8 @@ def _scalar(x) -> Any:
 def metrics_dict(result: Result, exp: Experiment, wall_seconds: float) -> dict[str, Any]:
     """The content of ``metrics.json`` for one run (``result`` indexed, no batch axis)."""
     continuous = exp.integrator.continuous
-    final = {k: _scalar(v) for k, v in result.final.items()}
-    initial = {k: _scalar(v) for k, v in result.initial.items()}
+    final = {k: _scalar(v) for k, v in result.final.items() if np.ndim(v) == 0}
+    initial = {k: _scalar(v) for k, v in result.initial.items() if np.ndim(v) == 0}
     sc = result.scalars
     out = {
         "status": STATUS_NAMES[int(result.status)],
@@ -118,6 +118,7 @@ def save_run(
     *,
     plots: bool = True,
     save_data: bool = True,
+    extra: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """Write one run (``result`` indexed to a single trajectory) to ``run_dir``."""
     run_dir = Path(run_dir)
@@ -142,6 +143,7 @@ def save_run(
             arrays["w_star"] = d.w_star
         save_npz(run_dir / "data.npz", **arrays)
     metrics = metrics_dict(result, exp, wall_seconds)
+    metrics.update(extra or {})
     if plots:
         from .plots import plot_run
 

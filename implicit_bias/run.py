@@ -46,17 +46,26 @@ def run_config(cfg: DictConfig, out_dir: str | os.PathLike) -> dict:
         The content of ``metrics.json``.
     """
     configure_jax(cfg)
-    from .build import build_experiment, build_scalars
+    from .build import build_experiment, build_reference, build_scalars
     from .engine import run_batch
     from .outputs import save_run
 
     exp = build_experiment(cfg)
+    reference = build_reference(cfg)
     scalars = build_scalars(cfg)
     t0 = time.perf_counter()
     result = run_batch(exp, scalars, progress=cfg.progress)
     wall = time.perf_counter() - t0
+    run = result[0]
+    extra = {"reference": reference(exp, run)} if reference is not None else {}
     metrics = save_run(
-        out_dir, result[0], exp, wall, plots=cfg.output.plots, save_data=cfg.output.save_data
+        out_dir,
+        run,
+        exp,
+        wall,
+        plots=cfg.output.plots,
+        save_data=cfg.output.save_data,
+        extra=extra,
     )
     logger.info(
         "%s: status=%s train_loss=%.4g sharpness=%s dist_to_wstar=%s (%.2fs) -> %s",

@@ -19,12 +19,15 @@ class Schedule(eqx.Module):
         spacing: ``linear`` or ``log``.
         every: record every ``every`` steps (overrides ``num``/``spacing``).
         log_min: first nonzero record point of a continuous log schedule, as a fraction of t1.
+        params: also record the parameters (``param_<name>``) and, for models linear in x,
+            the ``predictor`` at every record point.
     """
 
     num: int = 100
     spacing: str = "linear"
     every: int | None = None
     log_min: float = 1e-4
+    params: bool = False
 
     def __check_init__(self):
         check(self.num >= 1, "record.num", self.num, "an integer >= 1")
