@@ -50,80 +50,70 @@ def _loss(params, X, y):
     return jnp.mean((h[0] - y) ** 2)
 
 
-def _gaussian_init(key, scale):
-    keys = jax.random.split(key, DEPTH)
-    return {
-        name: scale * jax.random.normal(k, shape)
-        for k, (name, shape) in zip(keys, _shapes().items(), strict=True)
-    }
+def _gaussian_init(seed, scale):
+    rng = np.random.default_rng(seed)
+    return {name: scale * rng.standard_normal(shape) for name, shape in _shapes().items()}
 
 
-def _balanced_minimizer(w, key):
+def _balanced_minimizer(w, seed):
     """W_1 = s u_1 w^T/|w|, W_k = s u_k u_{k-1}^T, W_L = s u_{L-1}^T with s = |w|^(1/L).
 
     The end-to-end predictor W_L ... W_1 is exactly w (the u_k are unit vectors).
     """
-    s = jnp.linalg.norm(w) ** (1.0 / DEPTH)
-    u = jax.random.normal(key, (DEPTH - 1, M))
-    u = u / jnp.linalg.norm(u, axis=1, keepdims=True)
-    params = {"W1": s * jnp.outer(u[0], w / jnp.linalg.norm(w))}
-    params |= {f"W{k}": s * jnp.outer(u[k - 1], u[k - 2]) for k in range(2, DEPTH)}
+    s = np.linalg.norm(w) ** (1.0 / DEPTH)
+    u = np.random.default_rng(seed).standard_normal((DEPTH - 1, M))
+    u = u / np.linalg.norm(u, axis=1, keepdims=True)
+    params = {"W1": s * np.outer(u[0], w / np.linalg.norm(w))}
+    params |= {f"W{k}": s * np.outer(u[k - 1], u[k - 2]) for k in range(2, DEPTH)}
     params[f"W{DEPTH}"] = s * u[DEPTH - 2][None, :]
     return params
 
 
 @functools.cache
 def _points():
-    """name -> (params, X, y), all float64."""
-    kx, kw, kn = jax.random.split(jax.random.key(0), 3)
-    X = jax.random.normal(kx, (N, D))
-    y = X @ jax.random.normal(kw, (D,)) + 0.1 * jax.random.normal(kn, (N,))
+    """name -> (params, X, y) as float64 jax arrays (built with numpy: no compilation)."""
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((N, D))
+    y = X @ rng.standard_normal(D) + 0.1 * rng.standard_normal(N)
 
-    saddle = _gaussian_init(jax.random.key(104), 0.5)
+    saddle = _gaussian_init(2, 0.5)
     # Two zero layers: every gradient term is a product containing one of them, so the
     # gradient vanishes; the only nonzero Hessian block couples W1 and W2, whose spectrum is
     # +/- 2|W_L...W_3| |X^T y / n| (multiplicity m each) and 0.
-    saddle["W1"] = jnp.zeros((M, D))
-    saddle["W2"] = jnp.zeros((M, M))
+    saddle["W1"] = np.zeros((M, D))
+    saddle["W2"] = np.zeros((M, M))
 
     # Near-tie minimum: data with covariance Sigma = diag(sigma) exactly and a noise orthogonal
     # to the columns of X, so w* = e_1 is the least-squares solution and the residual term of
     # the Hessian vanishes. At the balanced minimizer the nonzero Hessian eigenvalues are
     # 2 * {L sigma_1, sigma_2, ..., sigma_5} = 2 * {10, 10.05, 3, 2, 1}: a 0.5% gap.
-    q, _ = jnp.linalg.qr(jax.random.normal(jax.random.key(5), (N, D)))
-    sigma = jnp.array([1.0, 10.05, 3.0, 2.0, 1.0])
-    X5 = jnp.sqrt(N) * q * jnp.sqrt(sigma)
-    noise = 0.1 * jax.random.normal(jax.random.key(6), (N,))
-    noise = noise - X5 @ jnp.linalg.lstsq(X5, noise)[0]
-    e1 = jnp.eye(D)[0]
+    q, _ = np.linalg.qr(rng.standard_normal((N, D)))
+    sigma = np.array([1.0, 10.05, 3.0, 2.0, 1.0])
+    X5 = np.sqrt(N) * q * np.sqrt(sigma)
+    noise = 0.1 * rng.standard_normal(N)
+    noise = noise - q @ (q.T @ noise)
+    e1 = np.eye(D)[0]
 
-    return {
-        # scale 0.1: Hessian ~1e-4, indefinite, |lambda_min| = 1.04 lambda_max.
-        "indefinite_small_init": (_gaussian_init(jax.random.key(102), 0.1), X, y),
-        "generic_init": (_gaussian_init(jax.random.key(103), 0.45), X, y),
-        "rank_deficient_min": (
-            _balanced_minimizer(jnp.linalg.lstsq(X, y)[0], jax.random.key(7)),
-            X,
-            y,
-        ),
+    points = {
+        # scale 0.1: Hessian ~1e-4, indefinite, |lambda_min| = 1.29 lambda_max.
+        "indefinite_small_init": (_gaussian_init(0, 0.1), X, y),
+        "generic_init": (_gaussian_init(1, 0.45), X, y),
+        "rank_deficient_min": (_balanced_minimizer(np.linalg.lstsq(X, y)[0], 3), X, y),
         "saddle": (saddle, X, y),
-        "near_tie_min": (_balanced_minimizer(e1, jax.random.key(8)), X5, X5 @ e1 + noise),
+        "near_tie_min": (_balanced_minimizer(e1, 4), X5, X5 @ e1 + noise),
     }
+    return jax.tree.map(jnp.asarray, points)
 
 
 # --- jitted wrappers: one compilation per static configuration, shared by all points ----------
 
 
 @jax.jit
-def _dense_eigh(params, X, y):
+def _dense_hessian_and_grad_norm(params, X, y):
     flat, unravel = ravel_pytree(params)
     hess = jax.hessian(lambda q: _loss(unravel(q), X, y))(flat)
-    return jnp.linalg.eigh(0.5 * (hess + hess.T))
-
-
-@jax.jit
-def _grad_norm(params, X, y):
-    return jnp.linalg.norm(ravel_pytree(jax.grad(_loss)(params, X, y))[0])
+    grad = jax.grad(_loss)(params, X, y)
+    return hess, jnp.linalg.norm(ravel_pytree(grad)[0])
 
 
 @functools.partial(jax.jit, static_argnames="num_iters")
@@ -136,10 +126,13 @@ def _power(params, X, y, key):
     return power_iteration(lambda p: _loss(p, X, y), params, key)
 
 
+@functools.cache
 def _reference(name):
-    params, X, y = _points()[name]
-    evals, evecs = _dense_eigh(params, X, y)
-    return np.asarray(evals), np.asarray(evecs[:, -1])
+    """(ascending eigenvalues, top eigenvector, dense Hessian, gradient norm) by numpy."""
+    hess, grad_norm = _dense_hessian_and_grad_norm(*_points()[name])
+    hess = np.asarray(hess)
+    evals, evecs = np.linalg.eigh(0.5 * (hess + hess.T))
+    return evals, evecs[:, -1], hess, float(grad_norm)
 
 
 def _key(i=1):
@@ -151,11 +144,10 @@ def _key(i=1):
 
 @pytest.mark.parametrize("name", POINTS)
 def test_landmark_point_has_its_property(name):
-    params, X, y = _points()[name]
-    evals, _ = _reference(name)
+    params, _, _ = _points()[name]
+    evals, _, _, grad = _reference(name)
     assert ravel_pytree(params)[0].shape == (NUM_PARAMS,)
     lmax, lmin, scale = evals[-1], evals[0], np.max(np.abs(evals))
-    grad = float(_grad_norm(params, X, y))
     if name == "indefinite_small_init":
         assert 0 < lmax < -lmin  # the most negative eigenvalue dominates in magnitude
     elif name == "generic_init":
@@ -180,33 +172,41 @@ def test_landmark_point_has_its_property(name):
 @pytest.mark.parametrize("name", POINTS)
 def test_lanczos_matches_dense_hessian(name):
     params, X, y = _points()[name]
-    evals, _ = _reference(name)
+    evals, _, _, _ = _reference(name)
     scale = np.max(np.abs(evals))
     res = _lanczos(params, X, y, _key())
     assert isinstance(res, SharpnessResult)
-    assert int(res.num_hvps) <= 30
-    assert abs(float(res.eigenvalue) - evals[-1]) <= 1e-6 * abs(evals[-1])
+    assert int(res.num_hvps) == 25
+    err = abs(float(res.eigenvalue) - evals[-1])
+    assert err <= 1e-6 * abs(evals[-1])
     assert abs(float(res.min_eigenvalue) - evals[0]) <= 1e-6 * scale
+    # The bound contains the true error (the dense reference is itself only accurate to
+    # ~eps * ||H||, hence the slack).
+    assert err <= float(res.error_bound) + 10 * EPS64 * scale
+    assert bool(res.converged)
     # Rayleigh-Ritz: Ritz values lie inside the spectrum (up to the reference's rounding).
     assert evals[0] - 10 * EPS64 * scale <= float(res.min_eigenvalue)
     assert float(res.eigenvalue) <= evals[-1] + 10 * EPS64 * scale
-    assert bool(res.converged)
     np.testing.assert_allclose(np.linalg.norm(np.asarray(res.vector)), 1.0, rtol=1e-12)
 
 
-@pytest.mark.parametrize("num_iters", [3, 5, 8, 25])
 @pytest.mark.parametrize("name", POINTS)
-def test_lanczos_error_bound_contains_true_error(name, num_iters):
+def test_lanczos_error_bound_when_not_converged(name):
+    """After 5 steps the top Ritz value is not always converged, nor always the top eigenvalue.
+
+    What the residual bound guarantees is an eigenvalue of H within it (Paige, 1971); it
+    bounds lambda_max - theta whenever it claims convergence.
+    """
     params, X, y = _points()[name]
-    evals, _ = _reference(name)
-    res = _lanczos(params, X, y, _key(), num_iters=num_iters)
-    err = abs(float(res.eigenvalue) - evals[-1])
-    # The dense reference is itself only accurate to ~eps * ||H||.
-    assert err <= float(res.error_bound) + 10 * EPS64 * np.max(np.abs(evals))
-    # and the flag agrees with the bound's definition
-    assert bool(res.converged) == (
-        float(res.error_bound) <= 1e-6 * max(1.0, abs(float(res.eigenvalue)))
-    )
+    evals, _, _, _ = _reference(name)
+    slack = 10 * EPS64 * np.max(np.abs(evals))
+    res = _lanczos(params, X, y, _key(), num_iters=5)
+    theta, bound = float(res.eigenvalue), float(res.error_bound)
+    assert np.min(np.abs(evals - theta)) <= bound + slack
+    assert theta <= evals[-1] + slack
+    assert bool(res.converged) == (bound <= 1e-6 * max(1.0, abs(theta)))
+    if bool(res.converged):
+        assert evals[-1] - theta <= bound + slack
 
 
 def test_lanczos_vmap_matches_one_by_one():
@@ -215,51 +215,64 @@ def test_lanczos_vmap_matches_one_by_one():
     X, y = pts[0][1], pts[0][2]  # these four share the data
     batch = jax.tree.map(lambda *a: jnp.stack(a), *[p for p, _, _ in pts])
     keys = jax.random.split(_key(3), len(names))
-    batched = jax.jit(
-        jax.vmap(lambda p, k: lanczos(lambda q: _loss(q, X, y), p, k, num_iters=25))
-    )(batch, keys)
-    assert batched.eigenvalue.shape == (len(names),)
+    batched = jax.jit(jax.vmap(lambda p, k: lanczos(lambda q: _loss(q, X, y), p, k, num_iters=25)))(
+        batch, keys
+    )
+    assert batched.eigenvalue.shape == batched.converged.shape == (len(names),)
     assert batched.vector.shape == (len(names), NUM_PARAMS)
     for i, (params, _, _) in enumerate(pts):
         single = _lanczos(params, X, y, keys[i])
+        atol = 1e-10 * abs(float(single.eigenvalue))
         for field in ("eigenvalue", "min_eigenvalue"):
             np.testing.assert_allclose(
-                getattr(batched, field)[i], getattr(single, field), rtol=1e-10
+                getattr(batched, field)[i], getattr(single, field), rtol=1e-10, atol=atol
             )
         assert int(batched.num_hvps[i]) == int(single.num_hvps) == 25
-
-
-def test_lanczos_eager_matches_jit():
-    params, X, y = _points()["generic_init"]
-    eager = lanczos(lambda p: _loss(p, X, y), params, _key(), num_iters=12)
-    jitted = _lanczos(params, X, y, _key(), num_iters=12)
-    np.testing.assert_allclose(eager.eigenvalue, jitted.eigenvalue, rtol=1e-12)
-    np.testing.assert_allclose(eager.min_eigenvalue, jitted.min_eigenvalue, rtol=1e-12)
 
 
 @pytest.mark.parametrize("name", ["generic_init", "near_tie_min"])
 def test_lanczos_warm_start_from_top_vector_converges_in_two_steps(name):
     params, X, y = _points()[name]
-    evals, top = _reference(name)
+    evals, top, _, _ = _reference(name)
     res = _lanczos(params, X, y, _key(), jnp.asarray(top), num_iters=2)
     assert int(res.num_hvps) == 2
     assert abs(float(res.eigenvalue) - evals[-1]) <= 1e-12 * evals[-1]
     assert bool(res.converged) and float(res.error_bound) <= 1e-10 * evals[-1]
-    assert abs(float(jnp.vdot(res.vector, top))) > 1 - 1e-10
+    assert abs(np.vdot(np.asarray(res.vector), top)) > 1 - 1e-10
+
+
+@functools.cache
+def _small_quadratic():
+    """A 6-parameter pytree problem with a known indefinite spectrum (numpy-built)."""
+    spectrum = np.array([10.0, 6.0, 5.0, 4.0, 3.0, -0.5])
+    q, _ = np.linalg.qr(np.random.default_rng(11).standard_normal((6, 6)))
+    a = jnp.asarray((q * spectrum) @ q.T)
+    params = {"u": jnp.ones(2), "v": jnp.arange(4.0).reshape(2, 2)}
+
+    def loss_fn(p):
+        x = ravel_pytree(p)[0]
+        return 0.5 * x @ a @ x + jnp.sum(x)
+
+    return loss_fn, params, spectrum, q[:, 0]
 
 
 def test_lanczos_zero_or_nan_v0_falls_back_to_random_start():
-    params, X, y = _points()["generic_init"]
-    cold = _lanczos(params, X, y, _key(), num_iters=8)
-    for bad in (jnp.zeros(NUM_PARAMS), jnp.full(NUM_PARAMS, jnp.nan)):
-        warm = _lanczos(params, X, y, _key(), bad, num_iters=8)
-        np.testing.assert_array_equal(warm.eigenvalue, cold.eigenvalue)
+    loss_fn, params, spectrum, _ = _small_quadratic()
+    run = jax.jit(lambda k, v0: lanczos(loss_fn, params, k, num_iters=3, v0=v0))
+    cold = jax.jit(lambda k: lanczos(loss_fn, params, k, num_iters=3))(_key())
+    for v0 in (np.zeros(6), np.full(6, np.nan)):
+        res = run(_key(), v0)
+        np.testing.assert_allclose(res.eigenvalue, cold.eigenvalue, rtol=1e-12)
+        np.testing.assert_allclose(res.min_eigenvalue, cold.min_eigenvalue, rtol=1e-12)
+    # Ritz values interlace: inside [lambda_min, lambda_max] even after 3 of 6 steps.
+    assert spectrum[-1] <= float(cold.min_eigenvalue)
+    assert float(cold.eigenvalue) <= spectrum[0]
 
 
 @pytest.mark.parametrize("name", ["generic_init", "rank_deficient_min", "saddle"])
 def test_lanczos_float32(name):
     params, X, y = _points()[name]
-    evals, _ = _reference(name)
+    evals, _, _, _ = _reference(name)
     to32 = functools.partial(jax.tree.map, lambda a: a.astype(jnp.float32))
     res = _lanczos(to32(params), to32(X), to32(y), _key())
     assert res.eigenvalue.dtype == res.vector.dtype == jnp.float32
@@ -278,20 +291,6 @@ def test_all_zero_params_zero_hessian_without_nans():
         np.testing.assert_allclose(np.linalg.norm(np.asarray(res.vector)), 1.0, rtol=1e-12)
 
 
-def test_lanczos_fewer_params_than_iterations_is_exact():
-    a = jnp.array([[2.0, 1.0, 0.0], [1.0, -3.0, 0.5], [0.0, 0.5, 1.0]])
-
-    def loss_fn(p):
-        return 0.5 * p @ a @ p + jnp.sin(p[0])  # Hessian a - diag(sin p_0, 0, 0)
-
-    x = jnp.array([0.3, -1.0, 2.0])
-    evals = np.linalg.eigvalsh(np.asarray(a) - np.diag([np.sin(0.3), 0.0, 0.0]))
-    res = lanczos(loss_fn, x, _key(), num_iters=25)
-    assert int(res.num_hvps) == 3
-    np.testing.assert_allclose([res.min_eigenvalue, res.eigenvalue], evals[[0, -1]], rtol=1e-12)
-    assert bool(res.converged)
-
-
 # --- power iteration --------------------------------------------------------------------------
 
 
@@ -299,12 +298,11 @@ def test_power_iteration_pitfall_near_small_init():
     """Power iteration finds the dominant-magnitude eigenvalue, which is negative here."""
     name = "indefinite_small_init"
     params, X, y = _points()[name]
-    evals, _ = _reference(name)
+    evals, _, _, _ = _reference(name)
     pw = _power(params, X, y, _key())
     lz = _lanczos(params, X, y, _key())
     assert float(pw.eigenvalue) < 0 < evals[-1]  # wrong sign
     assert not bool(pw.converged)  # ...but honestly flagged
-    assert float(pw.error_bound) > evals[-1] - float(pw.eigenvalue) - 1e-3 * evals[-1]
     assert abs(float(lz.eigenvalue) - evals[-1]) <= 1e-6 * evals[-1]
 
 
@@ -312,7 +310,7 @@ def test_power_iteration_pitfall_near_small_init():
 def test_power_iteration_flags_slow_convergence(name):
     # saddle: lambda_min = -lambda_max, no dominant eigenvalue; near tie: rate 0.995 per step.
     params, X, y = _points()[name]
-    evals, _ = _reference(name)
+    evals, _, _, _ = _reference(name)
     pw = _power(params, X, y, _key())
     assert abs(float(pw.eigenvalue) - evals[-1]) > 1e-4 * evals[-1]
     assert not bool(pw.converged)
@@ -320,56 +318,50 @@ def test_power_iteration_flags_slow_convergence(name):
 
 
 def test_power_iteration_matches_exact_on_psd_quadratic():
-    # Pytree params, PSD Hessian with a clear gap at both ends.
-    spectrum = jnp.array([10.0, 6.0, 5.0, 4.0, 3.0, 0.1])
-    q, _ = jnp.linalg.qr(jax.random.normal(_key(11), (6, 6)))
-    a = (q * spectrum) @ q.T
-    params = {"u": jnp.ones(2), "v": jnp.arange(4.0).reshape(2, 2)}
+    loss_fn, params, _, top = _small_quadratic()
 
-    def loss_fn(p):
+    def psd_loss(p):  # shift the spectrum to [10.5, ..., 0]: PSD, gap 0.5 at the bottom
         x = ravel_pytree(p)[0]
-        return 0.5 * x @ a @ x
+        return loss_fn(p) + 0.25 * x @ x
 
-    res = power_iteration(loss_fn, params, _key(), num_iters=50)
-    ref = exact(loss_fn, params)
-    np.testing.assert_allclose(res.eigenvalue, 10.0, rtol=1e-10)
-    np.testing.assert_allclose(ref.eigenvalue, 10.0, rtol=1e-12)
-    np.testing.assert_allclose(ref.min_eigenvalue, 0.1, rtol=1e-10)
-    np.testing.assert_allclose(res.min_eigenvalue, 0.1, rtol=1e-3)
-    assert bool(res.converged) and int(res.num_hvps) == 100
-    assert abs(float(jnp.vdot(res.vector, ref.vector))) > 1 - 1e-10
-    no_shift = power_iteration(loss_fn, params, _key(), num_iters=50, shifted_iters=0)
-    assert int(no_shift.num_hvps) == 50 and np.isnan(float(no_shift.min_eigenvalue))
+    res, ref = jax.jit(
+        lambda p, k: (power_iteration(psd_loss, p, k, num_iters=60), exact(psd_loss, p))
+    )(params, _key())
+    np.testing.assert_allclose(ref.eigenvalue, 10.5, rtol=1e-12)
+    np.testing.assert_allclose(ref.min_eigenvalue, 0.0, atol=1e-12)
+    np.testing.assert_allclose(res.eigenvalue, ref.eigenvalue, rtol=1e-10)
+    np.testing.assert_allclose(res.min_eigenvalue, ref.min_eigenvalue, atol=1e-3)
+    assert bool(res.converged) and int(res.num_hvps) == 120
+    assert abs(np.vdot(np.asarray(res.vector), top)) > 1 - 1e-10
+    assert abs(np.vdot(np.asarray(ref.vector), top)) > 1 - 1e-10
 
 
 # --- hvp, exact, dispatcher -------------------------------------------------------------------
 
 
-def test_hvp_and_exact_match_dense_hessian():
+def test_hvp_matches_dense_hessian():
     params, X, y = _points()["generic_init"]
-    flat, unravel = ravel_pytree(params)
-    hess = jax.hessian(lambda q: _loss(unravel(q), X, y))(flat)
-    v = jax.random.normal(_key(2), flat.shape)
-    hv = hvp(lambda p: _loss(p, X, y), params, v)
-    np.testing.assert_allclose(hv, hess @ v, rtol=1e-10, atol=1e-10 * jnp.max(jnp.abs(hv)))
-    res = exact(lambda p: _loss(p, X, y), params)
-    evals = np.linalg.eigvalsh(np.asarray(0.5 * (hess + hess.T)))
-    np.testing.assert_allclose([res.min_eigenvalue, res.eigenvalue], evals[[0, -1]], rtol=1e-10)
-    assert float(res.error_bound) == 0.0 and bool(res.converged)
-    assert int(res.num_hvps) == NUM_PARAMS
+    _, _, hess, _ = _reference("generic_init")
+    v = jax.random.normal(_key(2), (NUM_PARAMS,))
+    hv = jax.jit(lambda p, v: hvp(lambda q: _loss(q, X, y), p, v))(params, v)
+    np.testing.assert_allclose(hv, hess @ np.asarray(v), rtol=1e-9, atol=1e-12 * np.abs(hv).max())
 
 
 def test_dispatcher_routes_to_each_method():
-    def loss_fn(p):
-        return 0.5 * jnp.sum(jnp.array([3.0, 1.0, -2.0]) * p**2)
+    loss_fn, params, spectrum, _ = _small_quadratic()
 
-    x = jnp.ones(3)
-    by_name = {m: sharpness(loss_fn, x, _key(), method=m) for m in ("lanczos", "power", "exact")}
-    np.testing.assert_allclose(by_name["lanczos"].eigenvalue, 3.0, rtol=1e-12)
-    np.testing.assert_allclose(by_name["exact"].eigenvalue, 3.0, rtol=1e-12)
-    assert int(by_name["lanczos"].num_hvps) == 3  # min(25, p)
-    assert int(by_name["power"].num_hvps) == 40  # 20 + 20 shifted
-    assert int(sharpness(loss_fn, x, _key(), num_iters=2).num_hvps) == 2
+    @functools.partial(jax.jit, static_argnames=("method", "num_iters"))
+    def run(key, method, num_iters=None):
+        return sharpness(loss_fn, params, key, method=method, num_iters=num_iters)
+
+    for method in ("lanczos", "exact"):  # Lanczos with k = p = 6 is exact too
+        res = run(_key(), method)
+        np.testing.assert_allclose(res.eigenvalue, spectrum[0], rtol=1e-12)
+        np.testing.assert_allclose(res.min_eigenvalue, spectrum[-1], rtol=1e-12)
+        assert float(res.error_bound) <= 1e-12 and bool(res.converged)
+        assert int(res.num_hvps) == 6  # min(25, p) and p
+    assert int(run(_key(), "power").num_hvps) == 40  # 20 + 20 shifted
+    assert int(run(_key(), "lanczos", num_iters=2).num_hvps) == 2
 
 
 def test_dispatcher_rejects_unknown_method():

@@ -4,3 +4,9 @@ from ._dataset import AbstractData as AbstractData
 from ._dataset import Dataset as Dataset
 from .file import FileData as FileData
 from .gaussian_regression import GaussianRegression as GaussianRegression
+from .matrix_completion import MatrixCompletion as MatrixCompletion
+from .matrix_sensing import MatrixSensing as MatrixSensing
+from .planted_regression import PlantedRegression as PlantedRegression
+from .separable import Separable as Separable
+from .sparse_regression import SparseRegression as SparseRegression
+from .vardi_shamir import VardiShamir as VardiShamir

@@ -1,9 +1,9 @@
 """Gaussian linear regression, the generator of Marion & Chizat (2024)."""
 
-import jax
 import jax.numpy as jnp
 from jaxtyping import PRNGKeyArray
 
+from .._random import normals
 from ..errors import check
 from ._dataset import AbstractData, Dataset, least_squares
 
@@ -49,12 +49,20 @@ class GaussianRegression(AbstractData):
 
     def sample(self, key: PRNGKeyArray, dtype) -> Dataset:
         n_test = self.n if self.n_test is None else self.n_test
-        kx, kxt, kw, ke, ket = jax.random.split(key, 5)
-        X = jax.random.normal(kx, (self.n, self.d), dtype)
-        X_test = jax.random.normal(kxt, (n_test, self.d), dtype)
-        w_true = jax.random.normal(kw, (self.d,), dtype)
-        y = X @ w_true + self.sigma * jax.random.normal(ke, (self.n,), dtype)
-        y_test = X_test @ w_true + self.sigma * jax.random.normal(ket, (n_test,), dtype)
+        z = normals(
+            key,
+            {
+                "X": (self.n, self.d),
+                "X_test": (n_test, self.d),
+                "w_true": (self.d,),
+                "eps": (self.n,),
+                "eps_test": (n_test,),
+            },
+            dtype,
+        )
+        X, X_test, w_true = z["X"], z["X_test"], z["w_true"]
+        y = X @ w_true + self.sigma * z["eps"]
+        y_test = X_test @ w_true + self.sigma * z["eps_test"]
         w_star = least_squares(X, y)
         if self.normalize:
             scale = jnp.linalg.norm(w_star)

@@ -3,6 +3,8 @@
 from ._base import AbstractInit as AbstractInit
 from .constant import Constant as Constant
 from .gaussian import Gaussian as Gaussian
+from .identity import Identity as Identity
+from .neuron import Neuron as Neuron
 from .residual import Residual as Residual
 from .zero import Zero as Zero
 from .zero_first import ZeroFirst as ZeroFirst

@@ -6,6 +6,7 @@ import equinox as eqx
 import jax
 from jaxtyping import Array, Float, PRNGKeyArray
 
+from .._random import normals
 from .._types import Params
 from ..models._base import AbstractModel
 
@@ -37,8 +38,5 @@ def trainable_shapes(model: AbstractModel) -> dict[str, tuple[int, ...]]:
 
 
 def gaussian_params(key, shapes: dict[str, tuple[int, ...]], scale, dtype) -> Params:
-    keys = jax.random.split(key, len(shapes))
-    return {
-        name: scale * jax.random.normal(k, shape, dtype)
-        for k, (name, shape) in zip(keys, shapes.items(), strict=True)
-    }
+    """Entries i.i.d. N(0, scale^2), one array per shape."""
+    return {name: scale * z for name, z in normals(key, shapes, dtype).items()}

@@ -6,4 +6,5 @@ from ._base import AbstractDiscreteIntegrator as AbstractDiscreteIntegrator
 from ._base import AbstractIntegrator as AbstractIntegrator
 from .gd import GD as GD
 from .gradient_flow import GradientFlow as GradientFlow
+from .mirror_descent import MirrorDescent as MirrorDescent
 from .sgd import SGD as SGD

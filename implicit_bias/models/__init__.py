@@ -2,6 +2,10 @@
 
 from ._base import AbstractModel as AbstractModel
 from .deep_linear import DeepLinear as DeepLinear
+from .diagonal import Diagonal as Diagonal
 from .linear import Linear as Linear
+from .matrix_factorization import MatrixFactorization as MatrixFactorization
 from .mlp import MLP as MLP
+from .one_hidden_neuron import OneHiddenNeuron as OneHiddenNeuron
+from .relu_neuron import ReLUNeuron as ReLUNeuron
 from .residual_linear import ResidualLinear as ResidualLinear

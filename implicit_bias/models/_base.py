@@ -81,3 +81,15 @@ def chain_product(mats: list[Float[Array, "a b"]]) -> Float[Array, "c d"]:
         out = m @ out
     return out
 
+
+def row_chain(v: Float[Array, " m"], mats: list[Float[Array, "a b"]]) -> Float[Array, " d"]:
+    """``v^T mats[-1] ... mats[0]`` as a chain of vector-matrix products.
+
+    For a scalar-output network this is L O(m^2) products instead of L O(m^3) ones; batched
+    with vmap on CPU it is also what XLA runs fastest (measured 40x faster than the matrix
+    chain for the Marion & Chizat model: benchmarks/engine.py).
+    """
+    for m in reversed(mats):
+        v = v @ m
+    return v
+

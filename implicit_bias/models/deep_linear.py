@@ -5,7 +5,7 @@ from jaxtyping import Array, Float
 
 from .._types import Params
 from ..errors import check
-from ._base import AbstractModel, chain_product
+from ._base import AbstractModel, row_chain
 
 
 def deep_linear_shapes(input_dim: int, width: int, depth: int) -> dict[str, tuple[int, ...]]:
@@ -48,7 +48,8 @@ class DeepLinear(AbstractModel):
         return deep_linear_shapes(self.input_dim, self.width, self.depth)
 
     def predictor(self, params: Params) -> Float[Array, " d"]:
-        return chain_product([params[k] for k in self.param_shapes()])[0]
+        mats = [params[k] for k in self.param_shapes()]
+        return row_chain(mats[-1][0], mats[:-1])
 
     def apply(self, params: Params, x: Float[Array, "n d"]) -> Float[Array, " n"]:
         h = x

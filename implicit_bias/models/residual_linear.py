@@ -1,12 +1,12 @@
 """Residual (square-layer) linear network f(x) = p^T W_L ... W_1 x with a fixed projection p."""
 
-import jax
 import jax.numpy as jnp
 from jaxtyping import Array, Float, PRNGKeyArray
 
+from .._random import normal
 from .._types import Params
 from ..errors import check
-from ._base import AbstractModel, chain_product
+from ._base import AbstractModel, row_chain
 
 
 class ResidualLinear(AbstractModel):
@@ -38,12 +38,11 @@ class ResidualLinear(AbstractModel):
         return shapes
 
     def init_frozen(self, key: PRNGKeyArray, dtype) -> Params:
-        p = jax.random.normal(key, (self.input_dim,), dtype)
+        p = normal(key, (self.input_dim,), dtype)
         return {"p": p / jnp.linalg.norm(p)}
 
     def predictor(self, params: Params) -> Float[Array, " d"]:
-        prod = chain_product([params[f"W{k}"] for k in range(1, self.depth + 1)])
-        return params["p"] @ prod
+        return row_chain(params["p"], [params[f"W{k}"] for k in range(1, self.depth + 1)])
 
     def apply(self, params: Params, x: Float[Array, "n d"]) -> Float[Array, " n"]:
         return x @ self.predictor(params)

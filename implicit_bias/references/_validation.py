@@ -7,12 +7,21 @@ is allowed.
 
 from __future__ import annotations
 
+from typing import TypeAlias
+
 import numpy as np
+import numpy.typing as npt
 
-__all__ = ["as_matrix", "as_vector", "as_scalar", "as_array"]
+__all__ = ["ArrayLike", "as_array", "as_matrix", "as_scalar", "as_vector"]
+
+#: Anything :func:`numpy.asarray` turns into a real array: ``numpy.typing.ArrayLike`` plus the
+#: Python scalars, which a strict runtime checker (beartype) does not accept as ``complex``.
+ArrayLike: TypeAlias = npt.ArrayLike | float | int
 
 
-def as_array(name: str, value: object, *, ndim: int, shape: tuple[int | None, ...] | None = None) -> np.ndarray:
+def as_array(
+    name: str, value: object, *, ndim: int, shape: tuple[int | None, ...] | None = None
+) -> np.ndarray:
     """Converts ``value`` to a finite float64 array with ``ndim`` dimensions.
 
     Args:
@@ -31,7 +40,9 @@ def as_array(name: str, value: object, *, ndim: int, shape: tuple[int | None, ..
     try:
         arr = np.array(value, dtype=np.float64, copy=True)
     except (TypeError, ValueError) as err:
-        raise ValueError(f"{name} must be a real numeric array, got {type(value).__name__}: {err}") from err
+        raise ValueError(
+            f"{name} must be a real numeric array, got {type(value).__name__}: {err}"
+        ) from err
     if arr.ndim != ndim:
         raise ValueError(f"{name} must be a {ndim}-D array, got shape {arr.shape} ({arr.ndim}-D)")
     if arr.size == 0:
@@ -39,13 +50,20 @@ def as_array(name: str, value: object, *, ndim: int, shape: tuple[int | None, ..
     if shape is not None:
         for axis, (got, want) in enumerate(zip(arr.shape, shape, strict=True)):
             if want is not None and got != want:
-                raise ValueError(f"{name} must have shape {_fmt_shape(shape)}, got {arr.shape} (axis {axis} differs)")
+                raise ValueError(
+                    f"{name} must have shape {_fmt_shape(shape)}, got {arr.shape} "
+                    f"(axis {axis} differs)"
+                )
     if not np.all(np.isfinite(arr)):
-        raise ValueError(f"{name} must contain only finite values, got {int(np.sum(~np.isfinite(arr)))} NaN/inf")
+        raise ValueError(
+            f"{name} must contain only finite values, got {int(np.sum(~np.isfinite(arr)))} NaN/inf"
+        )
     return np.ascontiguousarray(arr)
 
 
-def as_matrix(name: str, value: object, *, rows: int | None = None, cols: int | None = None) -> np.ndarray:
+def as_matrix(
+    name: str, value: object, *, rows: int | None = None, cols: int | None = None
+) -> np.ndarray:
     """Converts ``value`` to a finite float64 matrix, optionally of a given shape."""
     return as_array(name, value, ndim=2, shape=(rows, cols))
 
@@ -80,4 +98,9 @@ def as_scalar(
 
 
 def _fmt_shape(shape: tuple[int | None, ...]) -> str:
-    return "(" + ", ".join("*" if s is None else str(s) for s in shape) + ("," if len(shape) == 1 else "") + ")"
+    return (
+        "("
+        + ", ".join("*" if s is None else str(s) for s in shape)
+        + ("," if len(shape) == 1 else "")
+        + ")"
+    )

@@ -26,7 +26,7 @@ import numpy as np
 import scipy.linalg
 import scipy.optimize
 
-from implicit_bias.references._validation import as_matrix, as_vector
+from implicit_bias.references._validation import ArrayLike, as_matrix, as_vector
 from implicit_bias.references.min_norm import min_l2_solution
 
 __all__ = ["basis_pursuit", "basis_pursuit_nonnegative", "min_l2_solution"]
@@ -50,7 +50,9 @@ def _solve_lp(c: np.ndarray, A_eq: np.ndarray, b: np.ndarray, infeasible: str) -
     if res.status == 2:
         raise ValueError(f"b is infeasible: {infeasible} (HiGHS: {res.message})")
     if res.status != 0:
-        raise RuntimeError(f"linprog(method='highs') failed with status {res.status}: {res.message}")
+        raise RuntimeError(
+            f"linprog(method='highs') failed with status {res.status}: {res.message}"
+        )
     return res.x
 
 
@@ -69,7 +71,7 @@ def _polish(A: np.ndarray, b: np.ndarray, x: np.ndarray, objective) -> np.ndarra
     return cand if (same_signs and better_fit and no_worse) else x
 
 
-def basis_pursuit(A: np.ndarray, b: np.ndarray) -> np.ndarray:
+def basis_pursuit(A: ArrayLike, b: ArrayLike) -> np.ndarray:
     """Minimum-L1 solution ``argmin ||x||_1 s.t. A x = b`` (LP via HiGHS, then polished).
 
     Args:
@@ -86,12 +88,17 @@ def basis_pursuit(A: np.ndarray, b: np.ndarray) -> np.ndarray:
     """
     A, b = _validate(A, b)
     d = A.shape[1]
-    pq = _solve_lp(np.ones(2 * d), np.hstack([A, -A]), b, "A x = b has no solution (b is not in the range of A)")
+    pq = _solve_lp(
+        np.ones(2 * d),
+        np.hstack([A, -A]),
+        b,
+        "A x = b has no solution (b is not in the range of A)",
+    )
     x = pq[:d] - pq[d:]
     return _polish(A, b, x, lambda z: float(np.abs(z).sum()))
 
 
-def basis_pursuit_nonnegative(A: np.ndarray, b: np.ndarray) -> np.ndarray:
+def basis_pursuit_nonnegative(A: ArrayLike, b: ArrayLike) -> np.ndarray:
     """Minimum-sum nonnegative solution ``argmin sum(x) s.t. A x = b, x >= 0``.
 
     The ``alpha -> 0`` limit of the nonnegative diagonal network ``x = u * u``.
@@ -108,6 +115,11 @@ def basis_pursuit_nonnegative(A: np.ndarray, b: np.ndarray) -> np.ndarray:
         RuntimeError: if HiGHS fails for another reason.
     """
     A, b = _validate(A, b)
-    x = _solve_lp(np.ones(A.shape[1]), A, b, "A x = b has no solution with x >= 0 (b is not in the cone A R^d_+)")
+    x = _solve_lp(
+        np.ones(A.shape[1]),
+        A,
+        b,
+        "A x = b has no solution with x >= 0 (b is not in the cone A R^d_+)",
+    )
     x = np.maximum(x, 0.0)
     return _polish(A, b, x, lambda z: float(z.sum()) if np.all(z >= 0) else np.inf)

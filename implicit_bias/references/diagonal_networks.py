@@ -51,12 +51,13 @@ from __future__ import annotations
 
 import dataclasses
 import warnings
+from typing import SupportsFloat
 
 import numpy as np
 import scipy.linalg
 import scipy.optimize
 
-from implicit_bias.references._validation import as_matrix, as_scalar, as_vector
+from implicit_bias.references._validation import ArrayLike, as_matrix, as_scalar, as_vector
 
 __all__ = [
     "DiagonalNetworkLimit",
@@ -96,7 +97,7 @@ class DiagonalNetworkLimit:
     iterations: int
 
 
-def woodworth_potential(beta: np.ndarray, alpha: float) -> float:
+def woodworth_potential(beta: ArrayLike, alpha: SupportsFloat) -> float:
     """``Q_alpha(beta) = alpha^2 sum q(beta_i/alpha^2)``, ``q(z) = 2 - sqrt(4+z^2) + z asinh(z/2)``.
 
     Written as ``sum beta_i asinh(beta_i/(2 alpha^2)) - sqrt(4 alpha^4 + beta_i^2) + 2 alpha^2``
@@ -108,7 +109,7 @@ def woodworth_potential(beta: np.ndarray, alpha: float) -> float:
     return float(np.sum(beta * np.arcsinh(beta / (2 * a2)) - np.hypot(2 * a2, beta) + 2 * a2))
 
 
-def relative_entropy_potential(x: np.ndarray, alpha: float) -> float:
+def relative_entropy_potential(x: ArrayLike, alpha: SupportsFloat) -> float:
     """``D(x, alpha^2 1) = sum x_i log(x_i / alpha^2) - x_i + alpha^2`` for ``x >= 0``."""
     x = as_vector("x", x)
     alpha = as_scalar("alpha", alpha, positive=True)
@@ -137,9 +138,13 @@ def _free_coordinates(A: np.ndarray, b: np.ndarray) -> np.ndarray:
         c, A_ub=A_ub, b_ub=np.zeros(d), A_eq=A_eq, b_eq=np.zeros(n), bounds=bounds, method="highs"
     )
     if res.status == 2:
-        raise ValueError("b is infeasible: A x = b has no solution with x >= 0 (b is not in A R^d_+)")
+        raise ValueError(
+            "b is infeasible: A x = b has no solution with x >= 0 (b is not in A R^d_+)"
+        )
     if res.status != 0:
-        raise RuntimeError(f"linprog(method='highs') failed with status {res.status}: {res.message}")
+        raise RuntimeError(
+            f"linprog(method='highs') failed with status {res.status}: {res.message}"
+        )
     return res.x[d : 2 * d] > 0.5
 
 
@@ -175,7 +180,9 @@ class _Dual:
         return 0.5 * (H + H.T)
 
 
-def _newton_polish(dual: _Dual, nu: np.ndarray, gtol: float, max_steps: int = 30) -> tuple[np.ndarray, int]:
+def _newton_polish(
+    dual: _Dual, nu: np.ndarray, gtol: float, max_steps: int = 30
+) -> tuple[np.ndarray, int]:
     """Pure Newton steps with backtracking until ``||grad|| <= gtol`` or no progress."""
     steps = 0
     g = dual.grad(nu)
@@ -209,11 +216,11 @@ def _newton_polish(dual: _Dual, nu: np.ndarray, gtol: float, max_steps: int = 30
 
 
 def solve_diagonal_network(
-    A: np.ndarray,
-    b: np.ndarray,
-    alpha: float,
+    A: ArrayLike,
+    b: ArrayLike,
+    alpha: SupportsFloat,
     nonnegative: bool = False,
-    gtol: float = 1e-12,
+    gtol: SupportsFloat = 1e-12,
 ) -> DiagonalNetworkLimit:
     """Exact limit of gradient flow on a diagonal network, with its dual certificate.
 
@@ -243,7 +250,9 @@ def solve_diagonal_network(
     z = np.full(d, -np.inf)
     b_scale = max(1.0, float(np.linalg.norm(b)))
     if not np.any(free):  # only x = 0 is feasible, i.e. b = 0
-        return DiagonalNetworkLimit(beta, np.zeros(n), z, free, alpha, nonnegative, float(np.linalg.norm(b)), 0)
+        return DiagonalNetworkLimit(
+            beta, np.zeros(n), z, free, alpha, nonnegative, float(np.linalg.norm(b)), 0
+        )
     U, s, Vt = scipy.linalg.svd(A_f, full_matrices=False)
     keep = s > max(A_f.shape) * np.finfo(np.float64).eps * s[0]
     U, s, Vt = U[:, keep], s[keep], Vt[keep]
@@ -288,7 +297,7 @@ def solve_diagonal_network(
     )
 
 
-def diagonal_network_limit(A: np.ndarray, b: np.ndarray, alpha: float) -> np.ndarray:
+def diagonal_network_limit(A: ArrayLike, b: ArrayLike, alpha: SupportsFloat) -> np.ndarray:
     """Limit of gradient flow on ``beta = u*u - v*v`` from ``u(0) = v(0) = alpha 1``.
 
     ``beta_inf = argmin Q_alpha(beta) s.t. A beta = b`` (Woodworth et al. 2020, Theorem 1), see
@@ -306,7 +315,9 @@ def diagonal_network_limit(A: np.ndarray, b: np.ndarray, alpha: float) -> np.nda
     return solve_diagonal_network(A, b, alpha, nonnegative=False).beta
 
 
-def diagonal_network_limit_nonnegative(A: np.ndarray, b: np.ndarray, alpha: float) -> np.ndarray:
+def diagonal_network_limit_nonnegative(
+    A: ArrayLike, b: ArrayLike, alpha: SupportsFloat
+) -> np.ndarray:
     """Limit of gradient flow on ``x = u*u`` from ``u(0) = alpha 1``.
 
     The relative-entropy projection of ``alpha^2 1`` onto ``{A x = b, x >= 0}``,

@@ -18,12 +18,12 @@ from __future__ import annotations
 import numpy as np
 import scipy.linalg
 
-from implicit_bias.references._validation import as_matrix, as_vector
+from implicit_bias.references._validation import ArrayLike, as_matrix, as_vector
 
-__all__ = ["min_norm_solution", "min_l2_solution"]
+__all__ = ["min_l2_solution", "min_norm_solution"]
 
 
-def min_norm_solution(X: np.ndarray, y: np.ndarray, w0: np.ndarray | None = None) -> np.ndarray:
+def min_norm_solution(X: ArrayLike, y: ArrayLike, w0: ArrayLike | None = None) -> np.ndarray:
     """Least-squares solution closest to ``w0``: ``w0 + X^+ (y - X w0)``.
 
     This is the limit of gradient descent / gradient flow on ``mean((X w - y)^2)`` started
@@ -57,6 +57,6 @@ def min_norm_solution(X: np.ndarray, y: np.ndarray, w0: np.ndarray | None = None
     return w0 + delta
 
 
-def min_l2_solution(X: np.ndarray, y: np.ndarray, w0: np.ndarray | None = None) -> np.ndarray:
+def min_l2_solution(X: ArrayLike, y: ArrayLike, w0: ArrayLike | None = None) -> np.ndarray:
     """Alias of :func:`min_norm_solution` (the name used next to :func:`basis_pursuit`)."""
     return min_norm_solution(X, y, w0)

@@ -14,17 +14,20 @@ norm). The conjecture is known to fail in some settings (Razin & Cohen 2020; Li,
 Solver: the semidefinite programs are built with cvxpy (``normNuc`` / PSD variable) and solved
 with Clarabel when installed, at tightened tolerances (``tol_gap_abs = tol_gap_rel = tol_feas =
 1e-9``; interior-point errors in ``X`` scale like the square root of the gap on degenerate,
-low-rank solutions, so the default 1e-8 would leave ~1e-5 errors), else with cvxpy's default. cvxpy is an optional dependency, imported lazily:
+low-rank solutions, so the default 1e-8 would leave ~1e-5 errors); if that fails, Clarabel at
+its defaults, then cvxpy's default solver. cvxpy is an optional dependency, imported lazily:
 ``pip install implicit_bias[cvx]``.
 """
 
 from __future__ import annotations
 
 import warnings
+from collections.abc import Sequence
+from typing import SupportsIndex
 
 import numpy as np
 
-from implicit_bias.references._validation import as_array, as_vector
+from implicit_bias.references._validation import ArrayLike, as_array, as_vector
 
 __all__ = ["min_trace_psd", "nuclear_norm_completion", "nuclear_norm_minimizer"]
 
@@ -44,18 +47,32 @@ _CLARABEL_OPTIONS = {"tol_gap_abs": 1e-9, "tol_gap_rel": 1e-9, "tol_feas": 1e-9,
 
 
 def _solve(cp, problem, solver: str | None, what: str) -> None:
-    if solver is None and "CLARABEL" in cp.installed_solvers():
-        kwargs = {"solver": "CLARABEL", **_CLARABEL_OPTIONS}
+    """Solves with Clarabel at tight tolerances, falling back to its defaults, then cvxpy's."""
+    if solver is not None:
+        attempts = [{"solver": solver}]
+    elif "CLARABEL" in cp.installed_solvers():
+        attempts = [{"solver": "CLARABEL", **_CLARABEL_OPTIONS}, {"solver": "CLARABEL"}, {}]
     else:
-        kwargs = {} if solver is None else {"solver": solver}
-    with warnings.catch_warnings():
-        # OPTIMAL_INACCURATE at the tightened tolerances is still far below the default ones
-        warnings.filterwarnings("ignore", message="Solution may be inaccurate")
-        problem.solve(**kwargs)
-    if problem.status not in (cp.OPTIMAL, cp.OPTIMAL_INACCURATE):
+        attempts = [{}]
+    for i, kwargs in enumerate(attempts):
+        try:
+            with warnings.catch_warnings():
+                # OPTIMAL_INACCURATE at the tightened tolerances is still far below the default
+                warnings.filterwarnings("ignore", message="Solution may be inaccurate")
+                problem.solve(**kwargs)
+        except cp.error.SolverError:
+            continue
         if problem.status in (cp.INFEASIBLE, cp.INFEASIBLE_INACCURATE):
-            raise ValueError(f"{what}: the constraints are infeasible (cvxpy status {problem.status})")
-        raise RuntimeError(f"{what}: cvxpy failed with status {problem.status}")
+            raise ValueError(
+                f"{what}: the constraints are infeasible (cvxpy status {problem.status})"
+            )
+        tight = i == 0 and solver is None
+        last = i == len(attempts) - 1
+        if problem.status == cp.OPTIMAL or (
+            problem.status == cp.OPTIMAL_INACCURATE and (tight or last)
+        ):
+            return
+    raise RuntimeError(f"{what}: cvxpy failed (last status {problem.status}) with {attempts}")
 
 
 def _sensing(As: object, b: object) -> tuple[np.ndarray, np.ndarray]:
@@ -64,7 +81,7 @@ def _sensing(As: object, b: object) -> tuple[np.ndarray, np.ndarray]:
     return As, b
 
 
-def nuclear_norm_minimizer(As: np.ndarray, b: np.ndarray, solver: str | None = None) -> np.ndarray:
+def nuclear_norm_minimizer(As: ArrayLike, b: ArrayLike, solver: str | None = None) -> np.ndarray:
     """Minimum nuclear norm ``argmin ||X||_* s.t. <A_i, X> = sum(A_i * X) = b_i``.
 
     Args:
@@ -91,7 +108,7 @@ def nuclear_norm_minimizer(As: np.ndarray, b: np.ndarray, solver: str | None = N
     return np.asarray(X.value, dtype=np.float64)
 
 
-def min_trace_psd(As: np.ndarray, b: np.ndarray, solver: str | None = None) -> np.ndarray:
+def min_trace_psd(As: ArrayLike, b: ArrayLike, solver: str | None = None) -> np.ndarray:
     """Minimum trace PSD solution ``argmin tr X s.t. <A_i, X> = b_i, X symmetric PSD``.
 
     Only the symmetric parts ``(A_i + A_i^T)/2`` of the measurements matter.
@@ -124,9 +141,9 @@ def min_trace_psd(As: np.ndarray, b: np.ndarray, solver: str | None = None) -> n
 
 
 def nuclear_norm_completion(
-    shape: tuple[int, int],
-    mask: np.ndarray,
-    values: np.ndarray,
+    shape: Sequence[SupportsIndex],
+    mask: ArrayLike,
+    values: ArrayLike,
     solver: str | None = None,
 ) -> np.ndarray:
     """Minimum nuclear-norm completion ``argmin ||X||_* s.t. X[mask] = values``.
@@ -154,7 +171,9 @@ def nuclear_norm_completion(
         raise ValueError(f"shape must be a pair of positive ints (d1, d2), got {shape!r}")
     mask = np.asarray(mask)
     if mask.shape != (d1, d2) or mask.dtype != np.bool_:
-        raise ValueError(f"mask must be a boolean array of shape {(d1, d2)}, got {mask.dtype} {mask.shape}")
+        raise ValueError(
+            f"mask must be a boolean array of shape {(d1, d2)}, got {mask.dtype} {mask.shape}"
+        )
     if not mask.any():
         raise ValueError("mask must contain at least one observed (True) entry, got none")
     vals = np.asarray(values, dtype=np.float64)
@@ -163,7 +182,9 @@ def nuclear_norm_completion(
     elif vals.shape == (int(mask.sum()),):
         observed = vals
     else:
-        raise ValueError(f"values must have shape {(d1, d2)} or ({int(mask.sum())},), got {vals.shape}")
+        raise ValueError(
+            f"values must have shape {(d1, d2)} or ({int(mask.sum())},), got {vals.shape}"
+        )
     if not np.all(np.isfinite(observed)):
         raise ValueError("values must be finite on the observed entries")
     cp = _cvxpy()

@@ -1,9 +1,9 @@
-r"""Single-neuron gradient flow: the Vardi & Shamir (2021) example and strictly monotone activations.
+r"""Single-neuron gradient flow: the Vardi & Shamir (2021) example, strictly monotone activations.
 
 Model ``f(x) = sigma(w . x)``, loss ``L(w) = loss_scale * mean_i (sigma(w . x_i) - y_i)^2``
-(``loss_scale = 1``: the project's mean-squared convention; ``1/2`` gives ``(1/(2n)) sum``), gradient
-flow ``dw/dt = -(2 loss_scale / n) sum_i (sigma(w.x_i) - y_i) sigma'(w.x_i) x_i``. The limit does not
-depend on ``loss_scale`` (it only rescales time).
+(``loss_scale = 1``: the project's mean-squared convention; ``1/2`` gives ``(1/(2n)) sum``),
+gradient flow ``dw/dt = -(2 loss_scale / n) sum_i (sigma(w.x_i) - y_i) sigma'(w.x_i) x_i``. The
+limit does not depend on ``loss_scale`` (it only rescales time).
 
 **ReLU, Vardi & Shamir (2021), "Implicit regularization in ReLU networks with the square loss"
 (COLT), single-neuron construction.** Data (as specified for this project)
@@ -37,12 +37,13 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Callable
+from typing import SupportsFloat
 
 import numpy as np
 import scipy.linalg
 import scipy.optimize
 
-from implicit_bias.references._validation import as_matrix, as_scalar, as_vector
+from implicit_bias.references._validation import ArrayLike, as_matrix, as_scalar, as_vector
 
 __all__ = [
     "VardiShamirSolution",
@@ -52,7 +53,7 @@ __all__ = [
 ]
 
 
-def vardi_shamir_data(gamma: float) -> tuple[np.ndarray, np.ndarray]:
+def vardi_shamir_data(gamma: SupportsFloat) -> tuple[np.ndarray, np.ndarray]:
     """The 3-sample data set ``X = [(3,-1,0), (4,2,0), (0,gamma,gamma)]``, ``y = (16, 18, 0)``."""
     gamma = as_scalar("gamma", gamma, positive=True)
     X = np.array([[3.0, -1.0, 0.0], [4.0, 2.0, 0.0], [0.0, gamma, gamma]])
@@ -62,19 +63,22 @@ def vardi_shamir_data(gamma: float) -> tuple[np.ndarray, np.ndarray]:
 class _LinearPhase:
     """Closed form of ``w' = -c X_a^T (X_a w - y_a)`` from ``w_start`` at ``t_start``.
 
-    ``w(t) = w_start + V diag(phi_i(t - t_start)) V^T v0`` with ``M = c X_a^T X_a = V diag(lam) V^T``,
-    ``v0`` the velocity at ``w_start`` and ``phi_i(s) = (1 - exp(-lam_i s)) / lam_i``. ``v0`` lies in
-    ``range(M)``, so zero eigenvalues are dropped (those directions never move).
+    ``w(t) = w_start + V diag(phi_i(t - t_start)) V^T v0`` with
+    ``M = c X_a^T X_a = V diag(lam) V^T``, ``v0`` the velocity at ``w_start`` and
+    ``phi_i(s) = (1 - exp(-lam_i s)) / lam_i``. ``v0`` lies in ``range(M)``, so zero eigenvalues
+    are dropped (those directions never move).
     """
 
-    def __init__(self, Xa: np.ndarray, ya: np.ndarray, c: float, w_start: np.ndarray, t_start: float):
+    def __init__(
+        self, Xa: np.ndarray, ya: np.ndarray, c: float, w_start: np.ndarray, t_start: float
+    ):
         lam, V = scipy.linalg.eigh(c * Xa.T @ Xa)
         keep = lam > 1e-13 * lam.max()
         self.lam, self.V = lam[keep], V[:, keep]
         self.coef = self.V.T @ (c * Xa.T @ (ya - Xa @ w_start))
         self.w_start, self.t_start = w_start, t_start
 
-    def __call__(self, ts: np.ndarray) -> np.ndarray:
+    def __call__(self, ts: ArrayLike) -> np.ndarray:
         s = np.atleast_1d(np.asarray(ts, dtype=np.float64)) - self.t_start
         phi = -np.expm1(-self.lam[None, :] * s[:, None]) / self.lam[None, :]
         return self.w_start[None, :] + (phi * self.coef[None, :]) @ self.V.T
@@ -112,7 +116,7 @@ class VardiShamirSolution:
 
 
 def vardi_shamir_closed_form(
-    gamma: float, ts: np.ndarray | None = None, loss_scale: float = 1.0
+    gamma: SupportsFloat, ts: ArrayLike | None = None, loss_scale: SupportsFloat = 1.0
 ) -> VardiShamirSolution:
     """Exact two-phase gradient flow of the Vardi & Shamir (2021) single ReLU neuron example.
 
@@ -144,19 +148,32 @@ def vardi_shamir_closed_form(
         upto = len(grid1)
     else:
         i = int(neg[0]) + 1
-        t_c = scipy.optimize.brentq(lambda t: float(phase1(t)[0] @ X[2]), grid1[i - 1], grid1[i], xtol=1e-300, rtol=4 * np.finfo(float).eps, maxiter=500)
+        t_c = scipy.optimize.brentq(
+            lambda t: float(phase1(t)[0] @ X[2]),
+            grid1[i - 1],
+            grid1[i],
+            xtol=1e-300,
+            rtol=4 * np.finfo(float).eps,
+            maxiter=500,
+        )
         w_c = phase1(t_c)[0]
         upto = i
     if np.any(w_grid[1:upto, :] @ X[:2].T <= 0) or np.any(h[1:upto] < 0):
-        raise RuntimeError("Vardi-Shamir phase 1 assumption failed: a row became inactive before t_c")
+        raise RuntimeError(
+            "Vardi-Shamir phase 1 assumption failed: a row became inactive before t_c"
+        )
     phase2 = None
     w_inf = w_c
     if np.isfinite(t_c):
         phase2 = _LinearPhase(X[:2], y[:2], c, w_c, t_c)
         grid2 = phase2.time_grid()[1:]
         w2_grid = phase2(grid2)
-        if np.any(w2_grid @ X[2] > 1e-12 * max(1.0, np.abs(w_c).max() * gamma)) or np.any(w2_grid @ X[:2].T <= 0):
-            raise RuntimeError("Vardi-Shamir phase 2 assumption failed: the active set changed after t_c")
+        if np.any(w2_grid @ X[2] > 1e-12 * max(1.0, np.abs(w_c).max() * gamma)) or np.any(
+            w2_grid @ X[:2].T <= 0
+        ):
+            raise RuntimeError(
+                "Vardi-Shamir phase 2 assumption failed: the active set changed after t_c"
+            )
         w_inf = phase2(np.inf)[0]
     traj = None
     ts_arr = None
@@ -166,8 +183,9 @@ def vardi_shamir_closed_form(
             raise ValueError(f"ts must be a 1-D array of times >= 0, got shape {ts_arr.shape}")
         traj = np.empty((ts_arr.size, 3))
         first = ts_arr <= t_c
-        traj[first] = phase1(ts_arr[first]) if np.any(first) else traj[first]
-        if np.any(~first):
+        if np.any(first):
+            traj[first] = phase1(ts_arr[first])
+        if np.any(~first):  # only possible when t_c is finite, i.e. phase2 exists
             traj[~first] = phase2(ts_arr[~first])
     return VardiShamirSolution(
         gamma=gamma,
@@ -183,11 +201,11 @@ def vardi_shamir_closed_form(
 
 
 def leaky_relu_limit(
-    X: np.ndarray,
-    y: np.ndarray,
-    w0: np.ndarray | None = None,
-    negative_slope: float = 0.01,
-    inverse_activation: Callable[[np.ndarray], np.ndarray] | None = None,
+    X: ArrayLike,
+    y: ArrayLike,
+    w0: ArrayLike | None = None,
+    negative_slope: SupportsFloat = 0.01,
+    inverse_activation: Callable[[np.ndarray], ArrayLike] | None = None,
 ) -> np.ndarray:
     """Gradient-flow limit for a single neuron with a strictly monotone activation.
 

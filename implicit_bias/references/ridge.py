@@ -13,17 +13,19 @@ and target ``z_i^* = (U^T y)_i / s_i``; the component of ``w0`` in ``null(X)`` n
     w(t)        = w0 + V diag(1 - exp(-kappa_i t)) (z^* - V^T w0)
     ridge(lam)  = V diag(s_i / (s_i^2 + n lam)) U^T y.
 
-Mapping to Ali, Kolter & Tibshirani (2019), "A continuous-time view of early stopping for
-least squares" (AISTATS): they run gradient flow on ``(1/(2n)) ||y - X b||^2`` (our
-``loss_scale = 1/2``) and define ridge exactly as above, ``argmin (1/n)||y - X b||^2 + lam ||b||^2``,
-and compare the two under the calibration ``lam = 1/t_AKT``. Our flow at time ``t`` with
-``loss_scale`` equals theirs at ``t_AKT = 2 loss_scale t``, so the calibrated ridge parameter is
+Mapping to Ali, Kolter & Tibshirani (2019), "A continuous-time view of early stopping for least
+squares" (AISTATS): they run gradient flow on ``(1/(2n)) ||y - X b||^2`` (our
+``loss_scale = 1/2``) and define ridge exactly as above,
+``argmin (1/n)||y - X b||^2 + lam ||b||^2``, and compare the two under the calibration
+``lam = 1/t_AKT``. Our flow at time ``t`` with ``loss_scale`` equals theirs at
+``t_AKT = 2 loss_scale t``, so the calibrated ridge parameter is
 
     lam(t) = 1 / (2 loss_scale t)        (= 1/(2t) in the project convention loss_scale = 1).
 
 In the eigenbasis the shrinkage factors are then ``1 - exp(-x_i)`` (flow) and ``x_i / (1 + x_i)``
 (ridge) with ``x_i = kappa_i t``; AKT's Theorem 1 bounds the estimation risk ratio flow/ridge by
-``sup_x ((1 - e^{-x})(1 + x)/x)^2 = 1.6862`` for every t, X, beta0 and noise level (the bound
+``sup_x ((1 - e^{-x})(1 + x)/x)^2 = 1.68591`` (quoted as 1.6862, "1.69", in the paper) for every t,
+X, beta0 and noise level (the bound
 holds coordinate-wise, so it also holds for the in-sample prediction risk).
 """
 
@@ -31,20 +33,21 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+from typing import SupportsFloat
 
 import numpy as np
 import scipy.linalg
 import scipy.optimize
 
-from implicit_bias.references._validation import as_matrix, as_scalar, as_vector
+from implicit_bias.references._validation import ArrayLike, as_matrix, as_scalar, as_vector
 
 __all__ = [
     "RiskComparison",
+    "akt_risk_ratio_bound",
     "gradient_flow_least_squares",
     "ridge_gf_risk_ratio",
     "ridge_lambda_for_time",
     "ridge_path",
-    "akt_risk_ratio_bound",
 ]
 
 
@@ -60,11 +63,13 @@ def _nonneg_vector(name: str, values: object) -> np.ndarray:
     if arr.ndim != 1 or arr.size == 0:
         raise ValueError(f"{name} must be a non-empty scalar or 1-D array, got shape {arr.shape}")
     if np.any(np.isnan(arr)) or np.any(arr < 0):
-        raise ValueError(f"{name} must be >= 0 (inf allowed), got {arr[np.isnan(arr) | (arr < 0)][:3]}")
+        raise ValueError(
+            f"{name} must be >= 0 (inf allowed), got {arr[np.isnan(arr) | (arr < 0)][:3]}"
+        )
     return arr
 
 
-def ridge_path(X: np.ndarray, y: np.ndarray, lambdas: np.ndarray) -> np.ndarray:
+def ridge_path(X: ArrayLike, y: ArrayLike, lambdas: ArrayLike) -> np.ndarray:
     """Ridge estimates ``argmin (1/n)||X w - y||^2 + lam ||w||^2`` for each ``lam``.
 
     Closed form from one SVD: ``w(lam) = V diag(s_i / (s_i^2 + n lam)) U^T y``. ``lam = 0``
@@ -96,11 +101,11 @@ def ridge_path(X: np.ndarray, y: np.ndarray, lambdas: np.ndarray) -> np.ndarray:
 
 
 def gradient_flow_least_squares(
-    X: np.ndarray,
-    y: np.ndarray,
-    ts: np.ndarray,
-    w0: np.ndarray | None = None,
-    loss_scale: float = 1.0,
+    X: ArrayLike,
+    y: ArrayLike,
+    ts: ArrayLike,
+    w0: ArrayLike | None = None,
+    loss_scale: SupportsFloat = 1.0,
 ) -> np.ndarray:
     """Exact gradient-flow path of ``L(w) = loss_scale * mean((X w - y)^2)``.
 
@@ -136,7 +141,7 @@ def gradient_flow_least_squares(
     return w0[None, :] + (relaxed * gap[None, :]) @ Vt
 
 
-def ridge_lambda_for_time(ts: np.ndarray, loss_scale: float = 1.0) -> np.ndarray:
+def ridge_lambda_for_time(ts: ArrayLike, loss_scale: SupportsFloat = 1.0) -> np.ndarray:
     """Ridge parameter calibrated to flow time: ``lam = 1 / (2 loss_scale t)`` (AKT 2019).
 
     ``t = 0`` maps to ``lam = inf`` and ``t = inf`` to ``lam = 0``.
@@ -149,12 +154,17 @@ def ridge_lambda_for_time(ts: np.ndarray, loss_scale: float = 1.0) -> np.ndarray
 
 @functools.cache
 def akt_risk_ratio_bound() -> float:
-    """``sup_{x>0} ((1 - e^{-x})(1 + x) / x)^2 = 1.6862...`` (Ali et al. 2019, Theorem 1)."""
+    """``sup_{x>0} ((1 - e^{-x})(1 + x) / x)^2 = 1.68591`` (attained at ``x = 1.7933``).
+
+    Ali et al. (2019, Theorem 1) quote this constant as 1.6862 (rounded up; ``sqrt = 1.29843``).
+    """
 
     def neg(x: float) -> float:
         return -(((-np.expm1(-x)) * (1.0 + x) / x) ** 2)
 
-    res = scipy.optimize.minimize_scalar(neg, bounds=(0.1, 10.0), method="bounded", options={"xatol": 1e-12})
+    res = scipy.optimize.minimize_scalar(
+        neg, bounds=(0.1, 10.0), method="bounded", options={"xatol": 1e-12}
+    )
     return float(-res.fun)
 
 
@@ -180,11 +190,11 @@ class RiskComparison:
 
 
 def ridge_gf_risk_ratio(
-    X: np.ndarray,
-    beta0: np.ndarray,
-    sigma: float,
-    ts: np.ndarray,
-    loss_scale: float = 1.0,
+    X: ArrayLike,
+    beta0: ArrayLike,
+    sigma: SupportsFloat,
+    ts: ArrayLike,
+    loss_scale: SupportsFloat = 1.0,
     risk: str = "estimation",
 ) -> RiskComparison:
     """Exact risks of flow and calibrated ridge under ``y = X beta0 + N(0, sigma^2 I)``.
@@ -230,7 +240,9 @@ def ridge_gf_risk_ratio(
 
     def _risk(f: np.ndarray) -> np.ndarray:
         if risk == "estimation":
-            return ((1 - f) ** 2 * c**2).sum(1) + max(null_part, 0.0) + sigma**2 * (f**2 / s**2).sum(1)
+            return (
+                ((1 - f) ** 2 * c**2).sum(1) + max(null_part, 0.0) + sigma**2 * (f**2 / s**2).sum(1)
+            )
         return ((s**2 * (1 - f) ** 2 * c**2).sum(1) + sigma**2 * (f**2).sum(1)) / n
 
     gf, rr = _risk(f_gf), _risk(f_ridge)

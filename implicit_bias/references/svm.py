@@ -5,7 +5,7 @@ exponential loss diverges in norm but converges in direction to the max-margin s
 (Soudry, Hoffer, Nacson, Gunasekar & Srebro 2018, "The implicit bias of gradient descent on
 separable data", JMLR, Theorem 3):
 
-    w_hat = argmin ||w||_2   s.t.   y_i <w, x_i> >= 1  for all i,     w(t)/||w(t)|| -> w_hat/||w_hat||.
+    w_hat = argmin ||w||_2  s.t.  y_i <w, x_i> >= 1 for all i;    w(t)/||w(t)|| -> w_hat/||w_hat||.
 
 The problem is a least-distance program (LDP) ``min ||w|| s.t. G w >= h`` with
 ``G = diag(y) X`` and ``h = 1``, which Lawson & Hanson (1974, "Solving Least Squares
@@ -27,12 +27,13 @@ homogeneous linear model has no intercept.
 from __future__ import annotations
 
 import dataclasses
+from typing import SupportsFloat
 
 import numpy as np
 import scipy.linalg
 import scipy.optimize
 
-from implicit_bias.references._validation import as_matrix, as_vector
+from implicit_bias.references._validation import ArrayLike, as_matrix, as_scalar, as_vector
 
 __all__ = ["HardMarginSVM", "hard_margin_svm"]
 
@@ -45,8 +46,11 @@ class HardMarginSVM:
         w: ``argmin ||w|| s.t. y_i w.x_i >= 1``, shape ``(d,)``.
         direction: ``w / ||w||`` (the limit direction of GD on the logistic loss).
         margin: geometric margin ``1 / ||w|| = min_i y_i direction.x_i``.
-        support: indices of the support vectors (``dual > 0``), sorted.
-        dual: dual variables ``alpha >= 0`` with ``w = sum alpha_i y_i x_i``, shape ``(n,)``.
+        support: indices of the support vectors, the points on the margin
+            (``y_i w.x_i = 1`` up to ``1e3 * tol``), sorted. Every ``i`` with ``dual_i > 0`` is
+            in it; with duplicated or degenerate data some support vectors have ``dual_i = 0``.
+        dual: dual variables ``alpha >= 0`` with ``w = sum alpha_i y_i x_i`` and
+            ``alpha_i (y_i w.x_i - 1) = 0``, shape ``(n,)`` (one solution if not unique).
     """
 
     w: np.ndarray
@@ -61,11 +65,13 @@ def _validate(X: object, y: object) -> tuple[np.ndarray, np.ndarray]:
     y = as_vector("y", y, length=X.shape[0])
     bad = ~np.isin(y, (-1.0, 1.0))
     if np.any(bad):
-        raise ValueError(f"y must contain only labels -1 and +1, got values {np.unique(y[bad])[:5]}")
+        raise ValueError(
+            f"y must contain only labels -1 and +1, got values {np.unique(y[bad])[:5]}"
+        )
     return X, y
 
 
-def hard_margin_svm(X: np.ndarray, y: np.ndarray, tol: float = 1e-9) -> HardMarginSVM:
+def hard_margin_svm(X: ArrayLike, y: ArrayLike, tol: SupportsFloat = 1e-9) -> HardMarginSVM:
     """Homogeneous hard-margin SVM ``min ||w|| s.t. y_i <w, x_i> >= 1`` via LDP -> NNLS.
 
     Args:
@@ -85,6 +91,7 @@ def hard_margin_svm(X: np.ndarray, y: np.ndarray, tol: float = 1e-9) -> HardMarg
         Soudry et al. (2018), JMLR 19(70); Lawson & Hanson (1974), ch. 23 (LDP).
     """
     X, y = _validate(X, y)
+    tol = as_scalar("tol", tol, positive=True)
     n, d = X.shape
     G = y[:, None] * X
     E = np.vstack([G.T, np.ones((1, n))])
@@ -112,16 +119,18 @@ def hard_margin_svm(X: np.ndarray, y: np.ndarray, tol: float = 1e-9) -> HardMarg
             f"the margin constraints: min y_i w.x_i = {np.min(G @ w):.3e})"
         )
     # Polish on the support: w = G_S^+ 1 is the exact LDP solution if S is the active set.
-    support = np.flatnonzero(alpha > tol * max(1.0, float(np.max(alpha))))
-    if support.size:
-        G_S = G[support]
-        w_pol, *_ = scipy.linalg.lstsq(G_S, np.ones(support.size))
+    positive = np.flatnonzero(alpha > tol * max(1.0, float(np.max(alpha))))
+    if positive.size:
+        G_S = G[positive]
+        w_pol, *_ = scipy.linalg.lstsq(G_S, np.ones(positive.size))
         alpha_S, *_ = scipy.linalg.lstsq(G_S.T, w_pol)
-        feasible = np.min(G @ w_pol) >= 1.0 - 1e-12 * scale * max(1.0, np.linalg.norm(w_pol))
-        stationary = np.linalg.norm(G_S.T @ alpha_S - w_pol) <= 1e-10 * max(1.0, np.linalg.norm(w_pol))
+        w_scale = max(1.0, float(np.linalg.norm(w_pol)))
+        feasible = np.min(G @ w_pol) >= 1.0 - 1e-12 * scale * w_scale
+        stationary = np.linalg.norm(G_S.T @ alpha_S - w_pol) <= 1e-10 * w_scale
         if feasible and stationary and np.all(alpha_S > 0):
             w = w_pol
             alpha = np.zeros(n)
-            alpha[support] = alpha_S
+            alpha[positive] = alpha_S
+    support = np.flatnonzero(G @ w <= 1.0 + 1e3 * tol)
     norm = float(np.linalg.norm(w))
     return HardMarginSVM(w=w, direction=w / norm, margin=1.0 / norm, support=support, dual=alpha)

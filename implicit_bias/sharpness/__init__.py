@@ -12,6 +12,9 @@ estimators take ``(loss_fn, params, key, ...)`` with ``loss_fn(params) -> scalar
   which is negative near small initializations (see its warning).
 * :func:`exact`: dense ``jax.hessian`` + ``eigh``, for small models and tests.
 
+Call them under ``jax.jit`` (as the engine does, around a ``vmap``): run eagerly, JAX compiles
+every primitive separately, which costs seconds of compilation for a few milliseconds of work.
+
 Note: ``from implicit_bias.sharpness import lanczos, exact`` gives the *functions*; the
 submodules of the same names are shadowed by them in this namespace.
 """

@@ -62,13 +62,19 @@ def hvp_operator(loss_fn: LossFn, params: PyTree) -> tuple[Array, Callable[[Arra
     return flat, matvec
 
 
-def random_unit(key: PRNGKeyArray, like: Array) -> Array:
-    """A uniformly random unit vector with the shape and dtype of ``like``."""
-    r = jax.random.normal(key, like.shape, like.dtype)
+def random_unit(key: PRNGKeyArray | Array, like: Array) -> Array:
+    """A uniformly random unit vector with the shape and dtype of ``like``.
+
+    ``key`` is a PRNG key, or an already drawn standard normal vector of that shape.
+    """
+    if jnp.issubdtype(key.dtype, jax.dtypes.prng_key):
+        r = jax.random.normal(key, like.shape, like.dtype)
+    else:
+        r = key.astype(like.dtype)
     return r / jnp.linalg.norm(r)
 
 
-def start_vector(key: PRNGKeyArray, flat: Array, v0: PyTree | None) -> Array:
+def start_vector(key: PRNGKeyArray | Array, flat: Array, v0: PyTree | None) -> Array:
     """Unit start vector: ``v0`` normalized, or random when ``v0`` is ``None`` / ~0 / not finite.
 
     ``v0`` may be flat ``(p,)`` (e.g. the ``vector`` of a previous :class:`SharpnessResult`) or

@@ -15,9 +15,7 @@ from ._hvp import LossFn
 from ._result import SharpnessResult
 
 
-def exact(
-    loss_fn: LossFn, params: PyTree, key: PRNGKeyArray | None = None
-) -> SharpnessResult:
+def exact(loss_fn: LossFn, params: PyTree, key: PRNGKeyArray | None = None) -> SharpnessResult:
     """Extreme Hessian eigenvalues from the dense Hessian.
 
     Args:

@@ -25,7 +25,7 @@ other end of the spectrum of :math:`H`) estimates the opposite extreme :math:`\r
 import jax
 import jax.numpy as jnp
 from jax import lax
-from jaxtyping import Array, Float, PRNGKeyArray, PyTree
+from jaxtyping import Array, PRNGKeyArray, PyTree
 
 from ._hvp import LossFn, hvp_operator, random_unit, start_vector
 from ._result import SharpnessResult, is_converged

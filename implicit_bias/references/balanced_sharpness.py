@@ -1,17 +1,18 @@
 r"""Sharpness of the balanced rank-one minimizer of a deep linear network (Marion & Chizat 2024).
 
-Deep linear network ``f(x) = W_L ... W_1 x`` (``W_1 in R^{m x d}``, ..., ``W_L in R^{1 x m}``) on the
-square loss ``L(theta) = mean((f(x) - y)^2)`` (the project convention, no 1/2) with noiseless
+Deep linear network ``f(x) = W_L ... W_1 x`` (``W_1 in R^{m x d}``, ..., ``W_L in R^{1 x m}``) on
+the square loss ``L(theta) = mean((f(x) - y)^2)`` (the project convention, no 1/2) with noiseless
 targets ``y = w*^T x``, i.e. ``L = (w - w*)^T Sigma (w - w*)`` for the end-to-end vector
 ``w^T = W_L ... W_1`` and ``Sigma = X^T X / n``.
 
 At a global minimizer the residual vanishes, so the Hessian is the Gauss-Newton matrix
-``2 J^T Sigma J`` (``J = dw/dtheta``), whose nonzero spectrum is that of ``2 Sigma^{1/2} J J^T Sigma^{1/2}``.
-At the balanced rank-one minimizer ``W_k = s u_k u_{k-1}^T`` (``u_0 = w*/||w*||``, unit ``u_k``,
-``u_L = 1``, ``s = ||w*||^{1/L}``) the layer-1 block gives ``s^{2(L-1)} I`` and each of the ``L - 1`` others
-gives ``s^{2(L-1)} u_0 u_0^T``, so ``J J^T = ||w*||^{2 - 2/L} (I + (L-1) u u^T)`` and
+``2 J^T Sigma J`` (``J = dw/dtheta``), whose nonzero spectrum is that of
+``2 Sigma^{1/2} J J^T Sigma^{1/2}``. At the balanced rank-one minimizer ``W_k = s u_k u_{k-1}^T``
+(``u_0 = w*/||w*||``, unit ``u_k``, ``u_L = 1``, ``s = ||w*||^{1/L}``) the layer-1 block gives
+``s^{2(L-1)} I`` and each of the ``L - 1`` others gives ``s^{2(L-1)} u_0 u_0^T``, so
+``J J^T = ||w*||^{2 - 2/L} (I + (L-1) u u^T)`` and, with ``u = w*/||w*||``,
 
-    S(w*) = 2 ||w*||^{2 - 2/L} lambda_max(Sigma^{1/2} (I + (L-1) u u^T) Sigma^{1/2}),   u = w*/||w*||.
+    S(w*) = 2 ||w*||^{2 - 2/L} lambda_max(Sigma^{1/2} (I + (L-1) u u^T) Sigma^{1/2}).
 
 With ``a = u^T Sigma u`` and ``Lambda = lambda_max(Sigma)``:
 ``2 L a ||w*||^{2-2/L} <= S(w*) <= 2((L-1) a + Lambda) ||w*||^{2-2/L} <= 2 L Lambda ||w*||^{2-2/L}``
@@ -26,11 +27,12 @@ References:
 from __future__ import annotations
 
 import dataclasses
+from typing import SupportsIndex
 
 import numpy as np
 import scipy.linalg
 
-from implicit_bias.references._validation import as_matrix, as_vector
+from implicit_bias.references._validation import ArrayLike, as_matrix, as_vector
 
 __all__ = ["MarionBounds", "balanced_rank_one_sharpness", "marion_bounds"]
 
@@ -40,8 +42,13 @@ def _validate(Sigma: object, w_star: object, L: object) -> tuple[np.ndarray, np.
     d = Sigma.shape[0]
     if Sigma.shape != (d, d):
         raise ValueError(f"Sigma must be square (d, d), got shape {Sigma.shape}")
-    if not np.allclose(Sigma, Sigma.T, rtol=1e-10, atol=1e-12 * max(1.0, float(np.abs(Sigma).max()))):
-        raise ValueError("Sigma must be symmetric, got max |Sigma - Sigma^T| = " f"{np.abs(Sigma - Sigma.T).max():.3e}")
+    if not np.allclose(
+        Sigma, Sigma.T, rtol=1e-10, atol=1e-12 * max(1.0, float(np.abs(Sigma).max()))
+    ):
+        raise ValueError(
+            "Sigma must be symmetric, got max |Sigma - Sigma^T| = "
+            f"{np.abs(Sigma - Sigma.T).max():.3e}"
+        )
     Sigma = 0.5 * (Sigma + Sigma.T)
     lam = scipy.linalg.eigvalsh(Sigma)
     if lam[0] < -1e-10 * max(1.0, lam[-1]):
@@ -54,12 +61,13 @@ def _validate(Sigma: object, w_star: object, L: object) -> tuple[np.ndarray, np.
     return Sigma, w_star, int(L)
 
 
-def balanced_rank_one_sharpness(Sigma: np.ndarray, w_star: np.ndarray, L: int) -> float:
+def balanced_rank_one_sharpness(Sigma: ArrayLike, w_star: ArrayLike, L: SupportsIndex) -> float:
     """Top Hessian eigenvalue at the balanced rank-one minimizer of a depth-``L`` linear net.
 
-    ``S = 2 ||w*||^{2-2/L} lambda_max(Sigma^{1/2} (I + (L-1) u u^T) Sigma^{1/2})``, ``u = w*/||w*||``,
-    for the loss ``mean((f(x) - y)^2)``. It does not depend on the hidden width ``m >= 1`` or the
-    choice of the unit vectors ``u_1, ..., u_{L-1}``. ``L = 1`` gives ``2 lambda_max(Sigma)``.
+    ``S = 2 ||w*||^{2-2/L} lambda_max(Sigma^{1/2} (I + (L-1) u u^T) Sigma^{1/2})`` with
+    ``u = w*/||w*||``, for the loss ``mean((f(x) - y)^2)``. It does not depend on the hidden
+    width ``m >= 1`` or on the unit vectors ``u_1, ..., u_{L-1}``. ``L = 1`` gives
+    ``2 lambda_max(Sigma)``.
 
     Args:
         Sigma: input second-moment matrix ``X^T X / n``, shape ``(d, d)``, symmetric PSD.
@@ -110,7 +118,7 @@ class MarionBounds:
     balanced_rank_one: float
 
 
-def marion_bounds(Sigma: np.ndarray, w_star: np.ndarray, L: int) -> MarionBounds:
+def marion_bounds(Sigma: ArrayLike, w_star: ArrayLike, L: SupportsIndex) -> MarionBounds:
     """Marion & Chizat (2024) bounds, plus the exact balanced rank-one sharpness.
 
     Args:
@@ -128,7 +136,9 @@ def marion_bounds(Sigma: np.ndarray, w_star: np.ndarray, L: int) -> MarionBounds
     norm = float(np.linalg.norm(w_star))
     a = float(w_star @ Sigma @ w_star) / norm**2
     if not a > 0:
-        raise ValueError(f"w_star must not lie in the null space of Sigma (a = {a:.3e}); the bounds degenerate")
+        raise ValueError(
+            f"w_star must not lie in the null space of Sigma (a = {a:.3e}); the bounds degenerate"
+        )
     Lam = float(scipy.linalg.eigvalsh(Sigma)[-1])
     c = norm ** (2.0 - 2.0 / L)
     return MarionBounds(

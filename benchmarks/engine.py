@@ -1,0 +1,80 @@
+"""GD throughput of the batched engine on the Marion & Chizat Fig. 1 model.
+
+    python benchmarks/engine.py [--steps 2000] [--batches 1,4,16,64,256,1024,4096]
+
+Model: deep linear, d = m = 5, L = 10 (230 parameters), n = 50 Gaussian samples, Gaussian init,
+GD, float32, sharpness only at start and end (as Fig. 1 records it). For each batch size it
+prints compile time, run time (after compilation) and run-steps per second (batch x steps /
+run time); the ratio column is against the baseline named below.
+
+Baseline: the paper's code, measured at about 3k run-steps/s on the 2-core CPU this project
+is developed on (one run at a time in Python loops, 320 us per step with its sharpness) —
+see the "Measured hints" of the Marion & Chizat reproduction issue.
+"""
+
+import argparse
+import os
+import platform
+import sys
+import time
+
+import jax
+import numpy as np
+
+import implicit_bias as ib
+
+PAPER_RUN_STEPS_PER_S = 3_000.0
+
+
+def machine() -> str:
+    dev = jax.devices()[0]
+    return (
+        f"{platform.node()} | {platform.processor() or platform.machine()} | "
+        f"{os.cpu_count()} cpus | jax {jax.__version__} | backend {jax.default_backend()} "
+        f"({dev.device_kind})"
+    )
+
+
+def bench(batch: int, steps: int, unroll: int) -> tuple[float, float]:
+    exp = ib.Experiment(
+        model=ib.DeepLinear(input_dim=5, width=5, depth=10),
+        data=ib.GaussianRegression(n=50, d=5),
+        init=ib.Gaussian(),
+        integrator=ib.GD(),
+        sharpness=ib.SharpnessSpec(track=False),
+        record=ib.Schedule(num=10),
+    )
+    scales = np.linspace(0.25, 0.6, batch)
+    kw = dict(init_scale=scales, lr=0.02, steps=steps, seed=np.arange(batch), progress=False)
+    t0 = time.perf_counter()
+    ib.run_batch(exp, **kw)  # compile + run
+    first = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    r = ib.run_batch(exp, **kw)
+    run = time.perf_counter() - t0
+    assert np.isfinite(np.asarray(r.final["train_loss"])).any()
+    return max(first - run, 0.0), run
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
+    p.add_argument("--steps", type=int, default=2000)
+    p.add_argument("--batches", default="1,4,16,64,256,1024,4096")
+    p.add_argument("--unroll", type=int, default=1)
+    a = p.parse_args()
+    print("command:", " ".join([sys.executable, *sys.argv]))
+    print("machine:", machine())
+    print(f"baseline: paper's code, {PAPER_RUN_STEPS_PER_S:,.0f} run-steps/s (2-core CPU)")
+    print(f"{'batch':>6} {'compile s':>10} {'run s':>8} {'run-steps/s':>13} {'x paper':>9}")
+    for b in (int(x) for x in a.batches.split(",")):
+        compile_s, run_s = bench(b, a.steps, a.unroll)
+        rate = b * a.steps / run_s
+        print(
+            f"{b:>6} {compile_s:>10.2f} {run_s:>8.3f} {rate:>13,.0f} "
+            f"{rate / PAPER_RUN_STEPS_PER_S:>9.1f}",
+            flush=True,
+        )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,106 @@
+r"""(Leaky) ReLU with the derivative convention :math:`\sigma'(0) = 1`.
+
+Vardi & Shamir (2021), "Implicit regularization in ReLU networks with the square loss" (COLT),
+take :math:`\mathrm{relu}'(0) = 1`. JAX's :func:`jax.nn.relu` has derivative 0 at 0, under which
+a gradient flow started from ``w = 0`` never moves (every sample is exactly at the kink, so the
+gradient vanishes): the single-neuron example of their Theorem 4.1 would be a fixed point.
+The functions here have the same values as :func:`jax.nn.relu` / :func:`jax.nn.leaky_relu` but a
+:func:`jax.custom_jvp` that fixes the one-sided derivative at the kink:
+
+.. math:: \sigma_s(z) = \max(z, s z),\qquad
+    \sigma_s'(z) = \begin{cases} 1 & z \ge 0 \\ s & z < 0 \end{cases}
+
+(``s = 0``: ReLU). The convention matters only on the measure-zero set ``{w . x_i = 0}``; a
+trajectory that merely *crosses* it is the same under any convention.
+
+The derivative is piecewise constant, so second derivatives (Hessian-vector products, sharpness)
+are those of the active linear pieces: the Dirac mass at the kink is dropped, as in every
+automatic-differentiation framework.
+"""
+
+from collections.abc import Callable
+from functools import partial
+
+import jax
+import jax.numpy as jnp
+from jaxtyping import Array, Float
+
+from ..errors import check
+
+#: Names accepted by :func:`activation` (the ``model.activation`` config key).
+ACTIVATIONS = ("relu", "leaky_relu")
+
+
+@partial(jax.custom_jvp, nondiff_argnums=(1,))
+def leaky_relu(z: Float[Array, "*shape"], negative_slope: float) -> Float[Array, "*shape"]:
+    r"""Leaky ReLU :math:`\max(z, s z)` (``0 <= s <= 1``) with derivative 1 at ``z = 0``.
+
+    Args:
+        z: pre-activations, any shape.
+        negative_slope: ``s``, the slope on ``z < 0`` (a static Python float).
+
+    Returns:
+        :math:`\sigma_s(z)`, same shape as ``z``.
+    """
+    return jnp.where(z >= 0, z, negative_slope * z)
+
+
+@leaky_relu.defjvp
+def _leaky_relu_jvp(negative_slope, primals, tangents):
+    (z,), (dz,) = primals, tangents
+    # sigma'(z) = 1 on z >= 0 (the kink included), s on z < 0. Linear in dz, so reverse mode
+    # (transposition) and forward-over-reverse Hessian-vector products work.
+    slope = jnp.where(z >= 0, jnp.ones_like(z), jnp.full_like(z, negative_slope))
+    return leaky_relu(z, negative_slope), slope * dz
+
+
+def relu(z: Float[Array, "*shape"]) -> Float[Array, "*shape"]:
+    r"""ReLU :math:`\max(z, 0)` with :math:`\mathrm{relu}'(0) = 1` (Vardi & Shamir 2021).
+
+    Args:
+        z: pre-activations, any shape.
+
+    Returns:
+        :math:`\max(z, 0)`, same shape as ``z``.
+    """
+    return leaky_relu(z, 0.0)
+
+
+def activation(
+    name: str, negative_slope: float = 0.01
+) -> Callable[[Float[Array, "*shape"]], Float[Array, "*shape"]]:
+    """The activation function called ``name`` (one of :data:`ACTIVATIONS`).
+
+    Args:
+        name: ``relu`` or ``leaky_relu``.
+        negative_slope: slope on ``z < 0`` of ``leaky_relu`` (ignored for ``relu``).
+
+    Returns:
+        An elementwise function with derivative 1 at 0.
+
+    Raises:
+        KeyError: for an unknown name (models validate the name first).
+    """
+    if name == "relu":
+        return relu
+    if name == "leaky_relu":
+        return lambda z: leaky_relu(z, negative_slope)
+    raise KeyError(name)
+
+
+def check_activation(name: str, negative_slope: float) -> None:
+    """Validate the ``model.activation`` / ``model.negative_slope`` config keys.
+
+    Raises:
+        ConfigError: naming the key.
+    """
+    check(name in ACTIVATIONS, "model.activation", name, f"one of {list(ACTIVATIONS)}")
+    if name == "leaky_relu":
+        # s in (0, 1]: strictly increasing (Vardi & Shamir's Theorem 3.1 needs it), and
+        # where(z >= 0, z, s z) = max(z, s z).
+        check(
+            0 < negative_slope <= 1,
+            "model.negative_slope",
+            negative_slope,
+            "a float in (0, 1] for leaky_relu",
+        )

@@ -1,0 +1,229 @@
+"""The batched engine against closed forms, conserved quantities and itself."""
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+import scipy.linalg
+
+import implicit_bias as ib
+from implicit_bias.engine import CONVERGED, DIVERGED
+from implicit_bias.problem import Problem
+from implicit_bias.testing import count_compilations
+
+
+def _marion(integrator=None, dtype="float64", **kw):
+    return ib.Experiment(
+        model=ib.DeepLinear(input_dim=5, width=5, depth=kw.pop("depth", 10)),
+        data=ib.GaussianRegression(n=50, d=5),
+        init=ib.Gaussian(),
+        integrator=integrator or ib.GD(),
+        dtype=dtype,
+        **kw,
+    )
+
+
+def test_gd_from_zero_reaches_pseudoinverse_solution():
+    # n < d: infinitely many interpolators; GD from 0 stays in the row space of X and
+    # converges to X^+ y (float64, relative error < 1e-8 as the issue requires).
+    exp = ib.Experiment(
+        model=ib.Linear(input_dim=20),
+        data=ib.GaussianRegression(n=8, d=20, normalize=False),
+        init=ib.Zero(),
+        integrator=ib.GD(),
+        dtype="float64",
+        record=ib.Schedule(num=4),
+        sharpness=ib.SharpnessSpec(method="none"),
+    )
+    # Step size 1/sharpness, with sharpness = 2 lambda_max(X^T X / n) <= 2 * 4 for this
+    # draw; the contraction per step is at worst 1 - lambda_min / lambda_max on the row space.
+    r = ib.run_trajectory(exp, lr=0.05, steps=20_000, seed=3)
+    X, y = np.asarray(r.data.X), np.asarray(r.data.y)
+    w_pinv = np.linalg.pinv(X) @ y
+    w = np.asarray(r.params["w"])
+    assert np.linalg.norm(w - w_pinv) / np.linalg.norm(w_pinv) < 1e-8
+    assert int(r.status) == CONVERGED
+
+
+def test_gradient_flow_matches_matrix_exponential():
+    # L(w) = (1/n)||Xw - y||^2  =>  w' = -2 Sigma w + 2 b, a linear ODE whose solution from w0
+    # is expm of the augmented generator. Adaptive Tsit5 at rtol=1e-10 must agree to 1e-6.
+    exp = ib.Experiment(
+        model=ib.Linear(input_dim=5),
+        data=ib.GaussianRegression(n=50, d=5),
+        init=ib.Gaussian(),
+        integrator=ib.GradientFlow(rtol=1e-10, atol=1e-12),
+        dtype="float64",
+        record=ib.Schedule(num=8, spacing="log", log_min=1e-3, params=True),
+        sharpness=ib.SharpnessSpec(method="none"),
+    )
+    r = ib.run_trajectory(exp, t1=3.0, init_scale=1.0, seed=1)
+    Sigma, b = np.asarray(r.data.Sigma), np.asarray(r.data.Xty)
+    w0 = np.asarray(r.initial_params["w"])
+    d = w0.shape[0]
+    gen = np.zeros((d + 1, d + 1))
+    gen[:d, :d], gen[:d, d] = -2 * Sigma, 2 * b
+    ts = np.asarray(r.times)
+    ws = np.asarray(r.records["param_w"])
+    assert len(ts) == 9 and ts[-1] == pytest.approx(3.0)
+    for t, w in zip(ts, ws, strict=True):
+        exact = (scipy.linalg.expm(gen * t) @ np.append(w0, 1.0))[:d]
+        assert np.max(np.abs(w - exact)) < 1e-6, t
+
+
+def test_gradient_flow_conserves_balancedness():
+    # Arora et al. (2018): under gradient flow W_{k+1}^T W_{k+1} - W_k W_k^T is constant.
+    exp = _marion(
+        ib.GradientFlow(rtol=1e-10, atol=1e-12),
+        record=ib.Schedule(num=5, params=True),
+        sharpness=ib.SharpnessSpec(method="none"),
+    )
+    r = ib.run_trajectory(exp, t1=20.0, init_scale=0.4, seed=0)
+    names = [f"W{k}" for k in range(1, 11)]
+    mats = [np.asarray(r.records[f"param_{k}"]) for k in names]
+
+    def defects(i):
+        return [b[i].T @ b[i] - a[i] @ a[i].T for a, b in zip(mats[:-1], mats[1:], strict=True)]
+
+    d0 = defects(0)
+    for i in range(1, len(r.times)):
+        for a, b in zip(d0, defects(i), strict=True):
+            assert np.max(np.abs(a - b)) < 1e-6
+    # and training did happen
+    assert float(r.final["train_loss"]) < 0.5 * float(r.initial["train_loss"])
+
+
+def test_batch_equals_one_by_one():
+    exp = _marion(record=ib.Schedule(num=5), sharpness=ib.SharpnessSpec(num_iters=20))
+    seeds = np.arange(8)
+    scales = np.linspace(0.25, 0.6, 8)
+    lrs = np.array([0.005, 0.01, 0.02, 0.03, 0.04, 0.05, 0.06, 0.07])
+    batch = ib.run_batch(exp, seed=seeds, init_scale=scales, lr=lrs, steps=300)
+    # XLA may pick a different reduction order for a batch of 8 than for a batch of 1, so
+    # agreement is to rounding amplified by 300 steps (observed 3e-10 at lr near 2/sharpness),
+    # not bitwise.
+    for i in range(8):
+        one = ib.run_trajectory(exp, seed=seeds[i], init_scale=scales[i], lr=lrs[i], steps=300)
+        for k in ("train_loss", "test_loss", "dist_to_wstar", "sharpness"):
+            np.testing.assert_allclose(batch.final[k][i], one.final[k], rtol=1e-8, atol=1e-12)
+        np.testing.assert_allclose(
+            batch.records["train_loss"][i], one.records["train_loss"], rtol=1e-8
+        )
+        for name in one.params:
+            np.testing.assert_allclose(batch.params[name][i], one.params[name], atol=1e-9)
+
+
+def test_swept_scalars_do_not_recompile():
+    exp = _marion(record=ib.Schedule(num=3), sharpness=ib.SharpnessSpec(num_iters=5))
+    with count_compilations("_simulate") as c:
+        ib.run_batch(exp, seed=[0, 1], init_scale=0.3, lr=0.01, steps=50)
+        ib.run_batch(exp, seed=[5, 6], init_scale=0.4, lr=0.02, steps=50)
+        ib.run_batch(exp, seed=[7, 8], init_scale=[0.1, 0.2], lr=[0.03, 0.001], steps=[30, 40])
+    assert c.count == 1, c.names
+    # A structural change (depth) is a new program.
+    with count_compilations("_simulate") as c2:
+        ib.run_batch(_marion(depth=3, record=ib.Schedule(num=3)), seed=[0, 1], steps=50)
+    assert c2.count == 1
+
+
+def test_diverging_run_is_recorded_and_others_finish():
+    exp = _marion(record=ib.Schedule(num=10))
+    r = ib.run_batch(exp, seed=[0, 0, 0], init_scale=0.4, lr=[0.01, 5.0, 0.02], steps=2000)
+    status = np.asarray(r.status)
+    assert status[1] == DIVERGED
+    assert 0 <= int(r.reached[1]) < 2000
+    assert status[0] == CONVERGED and status[2] == CONVERGED
+    assert r.status_names()[1] == "diverged"
+    for i in (0, 2):
+        assert np.isfinite(float(r.final["train_loss"][i]))
+        # both converge to the least-squares regressor (unique: n > d)
+        assert float(r.final["dist_to_wstar"][i]) < 1e-10
+
+
+def test_per_run_steps_are_respected():
+    # Runs of one batch may take different numbers of steps (steps is traced).
+    exp = _marion(record=ib.Schedule(num=4), sharpness=ib.SharpnessSpec(method="none"))
+    both = ib.run_batch(exp, seed=[1, 1], init_scale=0.4, lr=0.01, steps=[100, 400])
+    short = ib.run_trajectory(exp, seed=1, init_scale=0.4, lr=0.01, steps=100)
+    assert list(np.asarray(both.reached)) == [100, 400]
+    np.testing.assert_allclose(both.params["W1"][0], short.params["W1"], atol=1e-13)
+    assert not np.allclose(both.params["W1"][1], short.params["W1"])
+
+
+@pytest.mark.parametrize("model", [ib.DeepLinear(depth=4), ib.ResidualLinear(depth=3)])
+def test_moment_form_equals_direct_loss(model):
+    # The O(d^2) moment form of the square loss must give the same loss, gradient and
+    # sharpness as the direct forward pass through the n samples.
+    data = ib.GaussianRegression(n=50, d=5).sample(jax.random.key(0), jnp.float64)
+    params = ib.Gaussian()(jax.random.key(1), model, jnp.asarray(0.5), jnp.float64)
+    trainable = {k: v for k, v in params.items() if k not in model.frozen}
+    frozen = {k: v for k, v in params.items() if k in model.frozen}
+    fast = Problem(model, ib.Square(use_moments=True), data, frozen)
+    slow = Problem(model, ib.Square(use_moments=False), data, frozen)
+    np.testing.assert_allclose(fast.loss(trainable), slow.loss(trainable), rtol=1e-12)
+    gf, gs = jax.grad(fast.loss)(trainable), jax.grad(slow.loss)(trainable)
+    for k in gf:
+        np.testing.assert_allclose(gf[k], gs[k], rtol=1e-10, atol=1e-13)
+    hf = ib.sharpness.exact(fast.loss, trainable).eigenvalue
+    hs = ib.sharpness.exact(slow.loss, trainable).eigenvalue
+    np.testing.assert_allclose(hf, hs, rtol=1e-10)
+
+
+def test_float32_runs_and_matches_float64():
+    exp32 = _marion(dtype="float32", record=ib.Schedule(num=2))
+    exp64 = _marion(dtype="float64", record=ib.Schedule(num=2))
+    r32 = ib.run_trajectory(exp32, seed=2, init_scale=0.4, lr=0.02, steps=1000)
+    r64 = ib.run_trajectory(exp64, seed=2, init_scale=0.4, lr=0.02, steps=1000)
+    assert r32.final["train_loss"].dtype == jnp.float32
+    # float32 round-off (1e-7 relative) amplified by ~1e3 steps of a well-conditioned flow.
+    np.testing.assert_allclose(r32.final["train_loss"], r64.final["train_loss"], rtol=1e-4)
+    np.testing.assert_allclose(r32.final["sharpness"], r64.final["sharpness"], rtol=1e-3)
+
+
+def test_sgd_reaches_interpolator_and_is_reproducible():
+    # Noiseless overparametrized regression: SGD from zero interpolates and, staying in the
+    # row space, reaches the same min-norm solution as GD.
+    exp = ib.Experiment(
+        model=ib.Linear(input_dim=12),
+        data=ib.GaussianRegression(n=6, d=12, sigma=0.0, normalize=False),
+        init=ib.Zero(),
+        integrator=ib.SGD(batch_size=2),
+        dtype="float64",
+        record=ib.Schedule(num=2),
+        sharpness=ib.SharpnessSpec(method="none"),
+    )
+    a = ib.run_trajectory(exp, lr=0.02, steps=20_000, seed=4)
+    b = ib.run_trajectory(exp, lr=0.02, steps=20_000, seed=4)
+    X, y = np.asarray(a.data.X), np.asarray(a.data.y)
+    w_pinv = np.linalg.pinv(X) @ y
+    np.testing.assert_allclose(a.params["w"], w_pinv, rtol=1e-6, atol=1e-8)
+    np.testing.assert_array_equal(a.params["w"], b.params["w"])
+
+
+def test_bad_scalars_are_clear_errors():
+    exp = _marion()
+    with pytest.raises(ib.ConfigError, match=r"lr=-0.1 is invalid: a float > 0"):
+        ib.run_batch(exp, lr=-0.1)
+    with pytest.raises(ib.ConfigError, match=r"init_scale=-1.0 is invalid"):
+        ib.run_batch(exp, init_scale=[0.1, -1.0])
+    with pytest.raises(ib.ConfigError, match=r"steps=2.5 is invalid: an integer"):
+        ib.run_batch(exp, steps=2.5)
+    with pytest.raises(ib.ConfigError, match=r"model.input_dim=3 is invalid"):
+        ib.Experiment(
+            model=ib.Linear(input_dim=3),
+            data=ib.GaussianRegression(d=5),
+            init=ib.Zero(),
+            integrator=ib.GD(),
+        )
+    with pytest.raises(ib.ConfigError, match=r"model.depth=0 is invalid: an integer >= 1"):
+        ib.DeepLinear(depth=0)
+    with pytest.raises(ib.ConfigError, match=r"init='residual' is invalid: square weight"):
+        ib.run_batch(
+            ib.Experiment(
+                model=ib.DeepLinear(depth=3, width=4),
+                data=ib.GaussianRegression(d=5),
+                init=ib.Residual(),
+                integrator=ib.GD(),
+            ),
+            steps=1,
+        )

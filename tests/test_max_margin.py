@@ -1,0 +1,187 @@
+"""Separable classification: GD on the exponential / logistic loss against the hard-margin SVM
+(Soudry, Hoffer, Nacson, Gunasekar & Srebro 2018, Theorem 3).
+
+For a linear model from w = 0, ``w(k) = w_hat log(lr k) + w_tilde + o(1)`` where ``w_hat`` is
+the hard-margin SVM (:func:`implicit_bias.references.hard_margin_svm`) and ``w_tilde`` solves
+``z_g . w_tilde = log(m_g / (n alpha_g))`` on the distinct support vectors (derivation in
+:mod:`implicit_bias.limits.max_margin`; the losses are means over the n samples). Consequences
+tested: the slope of ``||w||`` in ``log k`` tends to ``||w_hat||``; the angle to ``w_hat`` is
+O(1/log k); the learning rate enters only through ``log(lr k)``.
+
+Rate of the o(1) term (linearizing around the asymptote): ``delta = w - w_hat log tau -
+w_tilde`` obeys ``d delta / d log tau = -A delta + O(tau^-(theta - 1))`` on the span of the
+support vectors, ``A = sum_g alpha_g z_g z_g^T``, ``theta = min_{i not in S} z_i . w_hat``, so it
+decays like ``tau^-lambda``, ``lambda = min(lambda_min(A), theta - 1)``. For the Soudry et al.
+data (support vectors (0.5, 1.5), (1.5, 0.5) and their negatives, w_hat = (1/2, 1/2),
+alpha = 1/4 each) ``A`` has eigenvalues 1 and 1/4, so lambda = 1/4: the convergence to the
+asymptote is slow, and the tolerances below are set from measurements at 1e5 steps with a
+factor of ~2 of slack, while the *rate* is tested against lambda directly. Because alpha_1 =
+alpha_2, w_tilde is parallel to w_hat here, so the angle decays faster than 1/log k (it is
+~tau^-1/4 / log tau); Soudry et al.'s O(1/log t) is an upper bound.
+
+Runtime (2-core CPU): 1e5 GD steps of 16 points in d = 2, two learning rates in one batch, is
+one compiled loop of ~1 s after ~6 s of compilation; the 1e6-step runs are marked slow.
+"""
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+from implicit_bias.data import Separable
+from implicit_bias.engine import run_batch
+from implicit_bias.experiment import Experiment, SharpnessSpec
+from implicit_bias.inits import Zero
+from implicit_bias.integrators import GD
+from implicit_bias.limits import MaxMargin
+from implicit_bias.limits.max_margin import angle, rho_limit
+from implicit_bias.losses import Exponential, Logistic
+from implicit_bias.models import Linear
+from implicit_bias.references import hard_margin_svm
+from implicit_bias.schedule import Schedule
+
+jax.config.update("jax_enable_x64", True)
+
+SOUDRY = Separable(layout="soudry", n_pos=6, n_neg=6, extra_gap=0.5)
+W_HAT = np.array([0.5, 0.5])
+LRS = (0.05, 0.1)
+STEPS = 100_000
+# Measured at 1e5 steps (exponential | logistic, lr 0.1 | 0.05): rho_error 0.027 0.036 |
+# 0.026 0.035; angle 3.2e-3 4.0e-3 | 3.2e-3 4.1e-3; slope error -3.0% -4.3% | -2.8% -4.0%;
+# margin gap 1.6e-3 2.0e-3. Demanded, about twice those:
+TOL_RHO, TOL_ANGLE, TOL_SLOPE, TOL_GAP = 0.06, 1e-2, 0.08, 5e-3
+
+
+def _experiment(data, loss, num=50) -> Experiment:
+    return Experiment(
+        model=Linear(2),
+        data=data,
+        init=Zero(),
+        integrator=GD(),
+        loss=loss,
+        sharpness=SharpnessSpec(method="none"),
+        record=Schedule(num=num, spacing="log", params=True),
+        dtype="float64",
+        converge_tol=1e-12,
+    )
+
+
+def _rate(Z: np.ndarray, w_hat: np.ndarray) -> float:
+    """``lambda = min(lambda_min(A), theta - 1)`` of the module docstring."""
+    margins = Z @ w_hat
+    active = margins <= 1 + 1e-7
+    G = np.unique(Z[active], axis=0)
+    alpha = np.linalg.lstsq(G.T, w_hat, rcond=None)[0]
+    A = (alpha[:, None, None] * G[:, :, None] * G[:, None, :]).sum(0)
+    return float(min(np.linalg.eigvalsh(A).min(), margins[~active].min() - 1.0))
+
+
+def _rho_path(run, lr: float) -> tuple[np.ndarray, np.ndarray]:
+    """Steps and ``||P_S (w(k) - w_hat log(lr k) - w_tilde)||`` along the record (k >= 1)."""
+    X, y = np.asarray(run.data.X), np.asarray(run.data.y)
+    Z = y[:, None] * X
+    svm = hard_margin_svm(X, y)
+    w_tilde, span = rho_limit(Z, svm)
+    k = np.asarray(run.times, np.float64)
+    keep = k >= 1
+    W = np.asarray(run.records["predictor"])[keep]
+    res = W - np.log(lr * k[keep])[:, None] * svm.w - w_tilde
+    return k[keep], np.linalg.norm(res @ span.T, axis=1)
+
+
+def _check_rate(k: np.ndarray, rho: np.ndarray, lam: float, decades: float = 1.5):
+    """``rho(T) / rho(T / 10^decades) <= (10^decades)^-lam`` (the linearized decay)."""
+    i = int(np.argmin(np.abs(np.log10(k) - (np.log10(k[-1]) - decades))))
+    assert rho[-1] / rho[i] <= (k[-1] / k[i]) ** (-lam), (rho[-1], rho[i], k[i], lam)
+
+
+def test_soudry_layout_svm():
+    d = SOUDRY.sample(jax.random.key(0), jnp.float64)
+    X, y = np.asarray(d.X), np.asarray(d.y)
+    svm = hard_margin_svm(X, y)
+    np.testing.assert_allclose(svm.w, W_HAT, atol=1e-12)
+    assert svm.margin == pytest.approx(np.sqrt(2.0), abs=1e-12)
+    margins = (y[:, None] * X) @ W_HAT
+    np.testing.assert_allclose(margins[:4], 1.0, atol=1e-15)  # the four support vectors
+    assert np.all(margins[4:] >= 1.5)  # extra points: 1 + extra_gap
+    assert _rate(y[:, None] * X, W_HAT) == pytest.approx(0.25, abs=1e-12)
+
+
+def test_gaussian_layout_separable_through_origin():
+    data = Separable(layout="gaussian", d=3, n_pos=40, n_neg=25, margin=0.3)
+    for seed in range(3):
+        d = data.sample(jax.random.key(seed), jnp.float64)
+        X, y = np.asarray(d.X), np.asarray(d.y)
+        assert np.all(y * X[:, 0] >= 0.3 - 1e-12)  # the planted margin along e_1
+        svm = hard_margin_svm(X, y)
+        assert svm.margin >= 0.3 - 1e-9  # max margin >= planted margin
+        assert np.all((y[:, None] * X) @ svm.w >= 1 - 1e-9)
+        Xt, yt = np.asarray(d.X_test), np.asarray(d.y_test)
+        assert Xt.shape == X.shape and np.all(yt * Xt[:, 0] >= 0.3 - 1e-12)
+
+
+@pytest.mark.parametrize("loss", [Exponential(), Logistic()], ids=["exponential", "logistic"])
+def test_gd_soudry_layout_converges_to_svm_direction(loss):
+    exp = _experiment(SOUDRY, loss)
+    res = run_batch(exp, seed=0, lr=list(LRS), steps=STEPS)
+    X, y = np.asarray(res.data.X[0]), np.asarray(res.data.y[0])
+    Z = y[:, None] * X
+    lam = _rate(Z, W_HAT)
+    finals = []
+    for b, lr in enumerate(LRS):
+        run = res[b]
+        ref = MaxMargin()(exp, run)
+        np.testing.assert_allclose(ref["svm_w"], W_HAT, atol=1e-12)
+        # Theorem 3 with the constant: w(T) - w_hat log(lr T) -> w_tilde.
+        k, rho = _rho_path(run, lr)
+        assert ref["rho_error"] == pytest.approx(rho[-1], rel=1e-9)
+        assert rho[-1] < TOL_RHO
+        _check_rate(k, rho, lam)
+        # Direction: small, and O(1/log t): angle * log t non-increasing over the last 1.5
+        # decades (it rises until k ~ 1e3 while the transient of the extra points dies out).
+        W = np.asarray(run.records["predictor"])
+        late = k >= STEPS / 10**1.5
+        angles = np.array([angle(w, W_HAT) for w in W[-late.sum() :]])
+        assert ref["angle"] < TOL_ANGLE and ref["margin_gap"] < TOL_GAP
+        assert np.all(np.diff(angles * np.log(k[late])) <= 1e-12)
+        # ||w|| grows like ||w_hat|| log t: the fitted slope on the last decade ...
+        assert abs(ref["slope_relative_error"]) < TOL_SLOPE
+        # ... while ||w||/log T is still far from ||w_hat|| (an O(1/log T) offset, predicted).
+        w_tilde = np.asarray(ref["w_tilde"])
+        predicted = np.linalg.norm(W_HAT * np.log(lr * STEPS) + w_tilde)
+        assert np.linalg.norm(W[-1]) == pytest.approx(predicted, abs=TOL_RHO)
+        assert ref["norm_over_log_t"] < 0.8 * ref["svm_norm"]
+        finals.append(W[-1])
+    # The learning rate enters through log(lr t): halving lr shifts w by w_hat log 2.
+    shift = finals[1] - finals[0] - W_HAT * np.log(LRS[1] / LRS[0])
+    # Measured 0.0098 (exponential), 0.0092 (logistic), against ||w_hat|| log 2 = 0.49.
+    assert np.linalg.norm(shift) < 0.03
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("loss", [Exponential(), Logistic()], ids=["exponential", "logistic"])
+def test_gd_one_million_steps(loss):
+    # Soudry layout and an asymmetric Gaussian data set whose two support vectors span R^2,
+    # so that w_tilde (hence the asymptotic angle ~ |P_perp w_tilde| / (||w_hat|| log tau)) is
+    # fully predicted. Measured at 1e6 steps, lr 0.1: Soudry rho_error ~0.01, slope error
+    # ~-0.9%; Gaussian (seed 6) angle 0.0959 vs predicted 0.0930, slope error -6.2%.
+    lr, steps = 0.1, 1_000_000
+    exp = _experiment(SOUDRY, loss, num=60)
+    run = run_batch(exp, seed=0, lr=lr, steps=steps)[0]
+    ref = MaxMargin()(exp, run)
+    k, rho = _rho_path(run, lr)
+    assert rho[-1] < TOL_RHO / 3 and abs(ref["slope_relative_error"]) < TOL_SLOPE / 4
+    _check_rate(k, rho, 0.25, decades=2.0)
+
+    data = Separable(layout="gaussian")
+    exp = _experiment(data, loss, num=60)
+    run = run_batch(exp, seed=6, lr=lr, steps=steps)[0]
+    X, y = np.asarray(run.data.X), np.asarray(run.data.y)
+    Z = y[:, None] * X
+    svm = hard_margin_svm(X, y)
+    assert np.linalg.matrix_rank(Z[Z @ svm.w <= 1 + 1e-7]) == 2  # w_tilde fully determined
+    ref = MaxMargin()(exp, run)
+    assert ref["angle"] == pytest.approx(ref["angle_predicted"], rel=0.1)
+    assert abs(ref["slope_relative_error"]) < 0.1
+    k, rho = _rho_path(run, lr)
+    _check_rate(k, rho, _rate(Z, svm.w), decades=1.5)

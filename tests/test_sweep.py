@@ -1,0 +1,274 @@
+"""Sweeps through Hydra: the batched launcher, the grid sweeper and the collected Dataset.
+
+The shrunken Marion & Chizat (2024) Fig. 1 sweep (``sweeps/smoke.yaml``: 2 init scales x 2 lrs x
+2 repetitions, 200 steps) runs in-process through ``implicit_bias.run``'s Hydra entry point, so
+compilations can be counted; the kill-and-resume test runs the same sweep in a subprocess, kills
+it once its first batch is on disk and resumes it in-process (reusing the compiled program).
+"""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import jax
+import numpy as np
+import pytest
+from omegaconf import OmegaConf
+
+from hydra_plugins.implicit_bias_launcher.grid_sweeper import expand_grids, sweep_parser
+from hydra_plugins.implicit_bias_launcher.plan import plan_group
+from implicit_bias.engine import STATUS_NAMES
+from implicit_bias.sweep_results import collect, load_sweep
+from implicit_bias.testing import count_compilations
+
+jax.config.update("jax_enable_x64", True)
+
+ROOT = Path(__file__).resolve().parents[1]
+# float64 (tests), 4 batches of 2 points: one compiled program of batch size 2.
+SMOKE = ["+sweep=smoke", "dtype=float64", "hydra.launcher.max_batch_size=2"]
+CONTRACT = ("metrics.json", "trajectory.npz", "params.npz", "initial_params.npz", "data.npz")
+HYDRA_FILES = ("config.yaml", "overrides.yaml", "hydra.yaml")
+# Values that legitimately differ between two runs of the same sweep.
+NOT_RESULTS = ("wall_seconds",)
+
+
+def _multirun(*overrides: str) -> None:
+    """``python -m implicit_bias.run -m <overrides>``, in this process."""
+    from hydra.core.global_hydra import GlobalHydra
+
+    from implicit_bias import run
+
+    GlobalHydra.instance().clear()
+    argv = sys.argv
+    sys.argv = ["implicit_bias.run", "-m", *overrides]
+    try:
+        run.main()
+    finally:
+        sys.argv = argv
+        GlobalHydra.instance().clear()
+
+
+def _run_dirs(sweep_dir: Path) -> list[Path]:
+    return sorted(
+        (p for p in sweep_dir.iterdir() if p.is_dir() and p.name.isdigit()),
+        key=lambda p: int(p.name),
+    )
+
+
+def _launcher_log(sweep_dir: Path) -> list[dict]:
+    lines = (sweep_dir / "launcher.jsonl").read_text().splitlines()
+    return [json.loads(line) for line in lines]
+
+
+def _metric(v):
+    return float(v) if isinstance(v, str) else v  # metrics.json writes inf/nan as strings
+
+
+@pytest.fixture(scope="module")
+def smoke(tmp_path_factory) -> tuple[Path, int]:
+    """The smoke sweep, run once (in-process): its directory and its compilation count."""
+    sweep_dir = tmp_path_factory.mktemp("smoke")
+    with count_compilations("_simulate") as compiles:
+        _multirun(*SMOKE, f"hydra.sweep.dir={sweep_dir}")
+    return sweep_dir, compiles.count
+
+
+# ----------------------------------------------------------------------------- pure parts
+def test_plan_chunks_by_equal_horizon_and_pads_to_buckets():
+    # Three horizons; sorted shortest first, never mixed in one chunk.
+    points = list(range(11))
+    horizons = [100, 400, 100, 100, 400, 100, 100, 2000, 400, 100, 100]
+    chunks = plan_group(points, horizons, max_batch_size=4, pad_to="pow2")
+    assert [c.horizon for c in chunks] == [100, 100, 400, 2000]
+    assert [c.points for c in chunks] == [(0, 2, 3, 5), (6, 9, 10), (1, 4, 8), (7,)]
+    # pow2 buckets: 3 -> 4, 1 -> 1; padding repeats the last point.
+    assert [c.size for c in chunks] == [4, 4, 4, 1]
+    assert chunks[1].batch == (6, 9, 10, 10)
+    # "max": one batch size (one compiled program) for the whole group.
+    assert {c.size for c in plan_group(points, horizons, 4, "max")} == {4}
+    assert [c.size for c in plan_group(points, horizons, None, "none")] == [7, 3, 1]
+    with pytest.raises(ValueError, match="pad_to"):
+        plan_group(points, horizons, 4, "bogus")
+
+
+def test_grids_tie_keys_and_command_line_wins():
+    parser = sweep_parser()
+    grids = [
+        {"lr": 0.005, "steps": 40000, "seed": "range(2)"},
+        {"lr": 0.2, "steps": 2000, "seed": "range(3)"},
+    ]
+    jobs = expand_grids(parser, ["+sweep=x"], grids, {"init_scale": "linspace(0.25,0.6,3)"})
+    assert len(jobs) == 3 * 2 + 3 * 3
+    # Tied: no (lr=0.005, steps=2000) point.
+    pairs = {(j[1], j[2]) for j in jobs}
+    assert pairs == {("lr=0.005", "steps=40000"), ("lr=0.2", "steps=2000")}
+    # linspace is numpy's, exactly.
+    scales = sorted({float(j[0].split("=")[1]) for j in jobs})
+    np.testing.assert_array_equal(scales, np.linspace(0.25, 0.6, 3))
+    # A command-line value wins over every grid's; duplicates are launched once.
+    jobs = expand_grids(parser, ["lr=0.01", "steps=10"], grids)
+    assert jobs == [["lr=0.01", "steps=10", f"seed={s}"] for s in range(3)]
+    logs = expand_grids(parser, [], [{"lr": "logspace(-2,-0.3,25)"}])
+    np.testing.assert_allclose(
+        [float(j[0][3:]) for j in logs], np.logspace(-2, -0.3, 25), rtol=0, atol=0
+    )
+
+
+# ------------------------------------------------------------------------- the smoke sweep
+def test_smoke_sweep_is_one_program_with_a_run_directory_per_point(smoke):
+    sweep_dir, compiles = smoke
+    # One group, four batches of two: one compilation of the trajectory program.
+    assert compiles == 1
+    (group,) = _launcher_log(sweep_dir)
+    assert group["points"] == 8 and group["batch_sizes"] == [2, 2, 2, 2]
+    assert group["compilations"] == 1
+    runs = _run_dirs(sweep_dir)
+    assert len(runs) == 8
+    seen = set()
+    for run in runs:
+        for name in CONTRACT:
+            assert (run / name).is_file(), run / name
+        assert (run / "plots" / "loss.png").is_file()
+        for name in HYDRA_FILES:
+            assert (run / ".hydra" / name).is_file(), run / ".hydra" / name
+        overrides = dict(o.split("=", 1) for o in OmegaConf.load(run / ".hydra" / "overrides.yaml"))
+        cfg = OmegaConf.load(run / ".hydra" / "config.yaml")
+        metrics = json.loads((run / "metrics.json").read_text())
+        # Each directory holds the run of its own point (not of a neighbour in its batch).
+        sc = metrics["scalars"]
+        assert sc["init_scale"] == float(overrides["init_scale"]) == cfg.init_scale
+        assert sc["lr"] == float(overrides["lr"]) == cfg.lr
+        assert sc["seed"] == int(overrides["seed"]) == cfg.seed
+        assert sc["steps"] == 200 == cfg.steps
+        assert metrics["batch"] == {"size": 2, "padded_size": 2}
+        assert metrics["dtype"] == "float64"
+        seen.add((sc["init_scale"], sc["lr"], sc["seed"]))
+    assert len(seen) == 8
+
+
+def test_sweep_nc_has_the_swept_coordinates_and_each_runs_values(smoke):
+    sweep_dir, _ = smoke
+    assert (sweep_dir / "sweep.nc").is_file()  # written at the end of the multirun
+    ds = load_sweep(sweep_dir)
+    assert dict(ds.sizes) == {"init_scale": 2, "lr": 2, "rep": 2, "record": 101}
+    np.testing.assert_array_equal(ds.init_scale, [0.25, 0.4])
+    np.testing.assert_array_equal(ds.lr, [0.01, 0.05])
+    np.testing.assert_array_equal(ds.rep, [0, 1])
+    np.testing.assert_array_equal(ds.step, np.linspace(0, 200, 101))
+    assert json.loads(ds.attrs["overrides"]) == ["+sweep=smoke", "dtype=float64"]
+    for run in _run_dirs(sweep_dir):
+        m = json.loads((run / "metrics.json").read_text())
+        sc = m["scalars"]
+        point = ds.sel(init_scale=sc["init_scale"], lr=sc["lr"], rep=sc["seed"])
+        # Exact: JSON and netCDF both keep float64 bits.
+        assert STATUS_NAMES[int(point.status)] == m["status"]
+        assert int(point.steps_reached) == m["steps_reached"]
+        assert int(point.seed) == sc["seed"]
+        for key in ("final_train_loss", "final_test_loss", "final_dist_to_wstar"):
+            assert float(point[key]) == _metric(m[key]), key
+        for key, v in m["final"].items():
+            assert float(point[f"final_{key}"]) == _metric(v), key
+        for key, v in m["initial"].items():
+            assert float(point[f"initial_{key}"]) == _metric(v), key
+        assert float(point.wall_seconds) == m["wall_seconds"]
+        with np.load(run / "trajectory.npz") as traj:
+            np.testing.assert_array_equal(point.train_loss, traj["train_loss"])
+            np.testing.assert_array_equal(point.grad_norm, traj["grad_norm"])
+
+
+def test_rerun_skips_every_completed_point(smoke):
+    sweep_dir, _ = smoke
+    before = {r: (r / "metrics.json").stat().st_mtime_ns for r in _run_dirs(sweep_dir)}
+    with count_compilations("_simulate") as compiles:
+        _multirun(*SMOKE, f"hydra.sweep.dir={sweep_dir}")
+    assert compiles.count == 0
+    assert {r: (r / "metrics.json").stat().st_mtime_ns for r in _run_dirs(sweep_dir)} == before
+    # A completed directory made from another config is refused, not skipped (exit code 2).
+    with pytest.raises(SystemExit) as e:
+        _multirun(*SMOKE, "steps=100", f"hydra.sweep.dir={sweep_dir}")
+    assert e.value.code == 2
+
+
+def test_killed_sweep_resumes_to_the_uninterrupted_result(smoke, tmp_path):
+    # Batches of one point: the kill lands between batches with 7 of them still to do.
+    sweep_dir = tmp_path / "killed"
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    cmd = [sys.executable, "-m", "implicit_bias.run", "-m", *SMOKE[:-1]]
+    cmd += ["hydra.launcher.max_batch_size=1", f"hydra.sweep.dir={sweep_dir}"]
+    proc = subprocess.Popen(
+        cmd, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT
+    )
+    deadline = time.monotonic() + 300
+    while not list(sweep_dir.glob("*/metrics.json")):
+        assert proc.poll() is None, proc.stdout.read().decode()[-3000:]
+        assert time.monotonic() < deadline, "the first batch never finished"
+        time.sleep(0.02)
+    proc.send_signal(signal.SIGTERM)
+    out = proc.communicate(timeout=120)[0].decode()
+    assert proc.returncode == 128 + signal.SIGTERM, out[-3000:]
+    done = [r for r in _run_dirs(sweep_dir) if (r / "metrics.json").is_file()]
+    assert 1 <= len(done) < 8, out[-3000:]
+    assert not (sweep_dir / "sweep.nc").exists()
+    first = {r: (r / "metrics.json").read_text() for r in done}
+
+    # Resume with batches of two (the program compiled by the smoke fixture): the finished
+    # points are kept as they are, the others computed.
+    with count_compilations("_simulate") as compiles:
+        _multirun(*SMOKE, f"hydra.sweep.dir={sweep_dir}")
+    assert compiles.count == 0
+    assert {r: (r / "metrics.json").read_text() for r in done} == first
+    resumed = load_sweep(sweep_dir).drop_vars(NOT_RESULTS)
+    reference = load_sweep(smoke[0]).drop_vars(NOT_RESULTS)
+    # The killed points ran in batches of one, the reference in batches of two: a point's
+    # trajectory does not depend on its batch (same program per point, vmapped), so the
+    # Datasets agree to the last bit.
+    assert set(resumed.data_vars) == set(reference.data_vars)
+    for name in reference.data_vars:
+        np.testing.assert_array_equal(resumed[name], reference[name], err_msg=name)
+    for name in reference.coords:
+        np.testing.assert_array_equal(resumed[name], reference[name], err_msg=name)
+
+
+def test_two_depths_are_two_groups_and_a_diverging_lr_is_recorded(tmp_path):
+    sweep_dir = tmp_path / "groups"
+    overrides = [
+        "model.depth=2,3",
+        "model.width=3",
+        "lr=0.05,50",  # lr = 50 diverges
+        "init_scale=0.5",
+        "steps=50",
+        "record.num=5",
+        "sharpness.method=none",
+        "output.plots=false",
+        "dtype=float64",
+        f"hydra.sweep.dir={sweep_dir}",
+    ]
+    with count_compilations("_simulate") as compiles:
+        _multirun(*overrides)
+    assert compiles.count == 2
+    assert [g["compilations"] for g in _launcher_log(sweep_dir)] == [1, 1]
+    ds = load_sweep(sweep_dir)
+    assert dict(ds.sizes) == {"model.depth": 2, "lr": 2, "record": 6}
+    diverged = STATUS_NAMES.index("diverged")
+    for depth in (2, 3):
+        bad = ds.sel({"model.depth": depth, "lr": 50.0})
+        good = ds.sel({"model.depth": depth, "lr": 0.05})
+        assert int(bad.status) == diverged
+        assert int(bad.steps_reached) < 50
+        assert int(good.status) != diverged
+        assert int(good.steps_reached) == 50
+        assert np.isfinite(float(good.final_train_loss))
+    for run in _run_dirs(sweep_dir):
+        m = json.loads((run / "metrics.json").read_text())
+        cfg = OmegaConf.load(run / ".hydra" / "config.yaml")
+        point = ds.sel({"model.depth": cfg.model.depth, "lr": cfg.lr})
+        assert STATUS_NAMES[int(point.status)] == m["status"]
+        np.testing.assert_array_equal(float(point.final_train_loss), _metric(m["final_train_loss"]))
+    # collect() on its own gives the same Dataset as the one the launcher wrote.
+    again = collect(sweep_dir, write=False)
+    for name in ds.data_vars:
+        np.testing.assert_array_equal(again[name], ds[name], err_msg=name)
