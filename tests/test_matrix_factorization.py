@@ -397,8 +397,9 @@ def test_presets_compose_and_build(name):
 @pytest.mark.slow
 def test_depth_lowers_effective_rank():
     """Arora et al. (2019): at equal X(0) = 1e-6 I, depth 2 (alpha = 1e-3) ends at a higher
-    effective rank and reconstruction error than depth 3 (alpha = 1e-2) on the instance above
-    (measured in docs/matrix_factorization.md)."""
+    effective rank and reconstruction error than depth 3 (alpha = 1e-2) on the instance above.
+    Measured after 1e5 steps: depth 2 erank 2.32, relative error 0.096; depth 3 erank 1.988,
+    relative error 5.4e-6 (margins asserted: 0.2 in erank, 10x in error)."""
     out = {}
     for depth, alpha in [(2, 1e-3), (3, 1e-2)]:
         exp = _completion_experiment(depth)
@@ -409,7 +410,7 @@ def test_depth_lowers_effective_rank():
             float(run.final["effective_rank"]),
             np.linalg.norm(x - x_star) / np.linalg.norm(x_star),
         )
-    assert out[2][0] > out[3][0] + 0.3
+    assert out[2][0] > out[3][0] + 0.2
     assert out[2][1] > 10 * out[3][1]
 
 

@@ -25,6 +25,7 @@ of the sums), so *every* convergent step size ends at the finite-alpha Bregman p
 distance explained by the final residual (same criterion as tests/test_diagonal.py).
 """
 
+import equinox as eqx
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -119,7 +120,7 @@ def test_euclidean_is_gradient_descent():
     md, gd = MirrorDescent("euclidean"), GD()
     s_md = md.init(problem, params, lr, jax.random.key(0))
     s_gd = gd.init(problem, params, lr, jax.random.key(0))
-    step_md, step_gd = jax.jit(md.step), jax.jit(gd.step)
+    step_md, step_gd = eqx.filter_jit(md.step), eqx.filter_jit(gd.step)
     for _ in range(100):
         s_md, _ = step_md(problem, s_md, lr)
         s_gd, _ = step_gd(problem, s_gd, lr)

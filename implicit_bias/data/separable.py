@@ -170,13 +170,27 @@ class Separable(AbstractData):
             return soudry_points(key, self.n_pos, self.n_neg, self.extra_gap, dtype)
         kp, kn = jax.random.split(key)
         pos = truncated_gaussian_cloud(
-            kp, self.n_pos, self.d, 1.0, self.shift_pos, self.offset_pos, self.std_pos,
-            self.margin, dtype,
-        )  # fmt: skip
+            kp,
+            self.n_pos,
+            self.d,
+            1.0,
+            self.shift_pos,
+            self.offset_pos,
+            self.std_pos,
+            self.margin,
+            dtype,
+        )
         neg = truncated_gaussian_cloud(
-            kn, self.n_neg, self.d, -1.0, self.shift_neg, self.offset_neg, self.std_neg,
-            self.margin, dtype,
-        )  # fmt: skip
+            kn,
+            self.n_neg,
+            self.d,
+            -1.0,
+            self.shift_neg,
+            self.offset_neg,
+            self.std_neg,
+            self.margin,
+            dtype,
+        )
         y = jnp.concatenate([jnp.ones(self.n_pos, dtype), -jnp.ones(self.n_neg, dtype)])
         return jnp.concatenate([pos, neg]), y
 

@@ -167,16 +167,10 @@ def main(out: Path = OUT) -> None:
 
     fig, axes = plt.subplots(1, 4, figsize=(20, 4.4))
     ax = axes[0]
-    for (alpha, s), ls in zip(zip(t_alphas, svals, strict=True), ("--", "-"), strict=True):
+    for (alpha, s), color in zip(zip(t_alphas, svals, strict=True), ("C1", "C0"), strict=True):
         for k in range(s.shape[1]):
-            ax.loglog(
-                np.maximum(steps, 1),
-                s[:, k],
-                ls,
-                color=f"C{k}",
-                lw=1,
-                label=rf"$\alpha$ = {alpha:g}" if k == 0 else None,
-            )
+            label = rf"$\alpha$ = {alpha:g} (all {s.shape[1]})" if k == 0 else None
+            ax.loglog(np.maximum(steps, 1), s[:, k], color=color, lw=1, label=label)
     ax.axhline(s_ref[0], color="k", ls=":", lw=1, label=r"$\sigma_1(X_{\rm ref})$")
     ax.set_xlabel("step")
     ax.set_ylabel(r"singular values of $X = UU^\top$")

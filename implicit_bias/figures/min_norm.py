@@ -56,7 +56,7 @@ def run_preset(preset: str, overrides: tuple[str, ...], scalars: dict):
     from ..build import build_experiment, build_reference, build_scalars
     from ..engine import run_batch
 
-    cfg = compose(preset, overrides + ("record.params=true", "record.num=80", "record.spacing=log"))
+    cfg = compose(preset, (*overrides, "record.params=true", "record.num=80", "record.spacing=log"))
     for k, v in scalars.items():
         cfg[k] = v
     exp = build_experiment(cfg)
@@ -80,7 +80,7 @@ def main(out: Path = OUT) -> list[dict]:
     refs, labels = [], []
     floor = 1e-16
     for i, (label, preset, overrides, scalars) in enumerate(RUNS):
-        exp, run, ref = run_preset(preset, overrides, scalars)
+        _, run, ref = run_preset(preset, overrides, scalars)
         X, y = np.asarray(run.data.X), np.asarray(run.data.y)
         V = row_space_basis(X)
         steps = np.asarray(run.times)
