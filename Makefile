@@ -37,6 +37,13 @@ format: $(STAMP)
 
 bench: $(STAMP)
 	$(PY) benchmarks/engine.py
+	$(PY) benchmarks/marion.py
+
+# Every figure of docs/figures (full-size sweeps; minutes on a 2-core CPU).
+figures: $(STAMP)
+	for f in implicit_bias/figures/*.py; do \
+		m=$$(basename $$f .py); [ "$$m" = "__init__" ] || $(PY) -m implicit_bias.figures.$$m || exit 1; \
+	done
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache

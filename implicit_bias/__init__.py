@@ -15,6 +15,7 @@ from .data import Dataset as Dataset
 from .data import FileData as FileData
 from .data import GaussianRegression as GaussianRegression
 from .engine import Result as Result
+from .engine import run as run
 from .engine import run_batch as run_batch
 from .engine import run_trajectory as run_trajectory
 from .errors import ConfigError as ConfigError
@@ -38,3 +39,5 @@ from .models import Linear as Linear
 from .models import ResidualLinear as ResidualLinear
 from .problem import Problem as Problem
 from .schedule import Schedule as Schedule
+from .sweep_results import collect as collect
+from .sweep_results import load_sweep as load_sweep

@@ -2,8 +2,9 @@
 
 Hydra composes ``conf/config.yaml``; each group option declares its schema in its defaults list
 (``defaults: [schema_model_deep_linear]``), derived automatically from the ``__init__`` of the
-class it targets, so a wrong type or an unknown key fails at compose time with the key named. Ranges and combinations are checked when the objects are built (the ``__check_init__``
-of each ``eqx.Module``), right after composition and before any computation: errors are
+class it targets, so a wrong type or an unknown key fails at compose time with the key named.
+Ranges and combinations are checked when the objects are built (the ``__check_init__`` of each
+``eqx.Module``), right after composition and before any computation: errors are
 :class:`~implicit_bias.errors.ConfigError` messages naming the key, the bad value and what is
 allowed.
 

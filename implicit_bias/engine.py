@@ -8,6 +8,7 @@ record point (never per step). Swept scalars are traced (:class:`~implicit_bias.
 their structure.
 """
 
+import functools
 import logging
 import time
 from functools import partial
@@ -21,6 +22,7 @@ from jaxtyping import Array, Float, Int
 
 from ._types import Params
 from .data._dataset import Dataset
+from .errors import ConfigError
 from .experiment import Experiment, Scalars
 from .integrators._base import AbstractContinuousIntegrator
 from .models._base import split_frozen
@@ -161,7 +163,9 @@ def _status(exp: Experiment, alive, final: dict[str, Array]) -> Array:
 
 
 @eqx.filter_jit
-def _simulate_discrete(exp: Experiment, scalars: Scalars, record_steps: Int[Array, " r"]):
+def _simulate_discrete(
+    exp: Experiment, scalars: Scalars, record_steps: Int[Array, " r"], callbacks: bool = True
+):
     integ = exp.integrator
     arrays, trainable0, ikey, skey = jax.vmap(partial(_setup, exp))(scalars)
     p = _num_trainable(jax.tree.map(lambda x: x[0], trainable0))
@@ -212,7 +216,8 @@ def _simulate_discrete(exp: Experiment, scalars: Scalars, record_steps: Int[Arra
         metrics, vec = jax.vmap(partial(_measure, exp), in_axes=(0, 0, 0, 0, None))(
             arrays, integ.params(carry.state), skey, carry.vec, exp.sharpness.track
         )
-        progress_tick(index - 1, n_records)
+        if callbacks:
+            progress_tick(index - 1, n_records)
         return eqx.tree_at(lambda c: c.vec, carry, vec), metrics
 
     starts = jnp.concatenate([record_steps[:1], record_steps[:-1]])
@@ -225,23 +230,24 @@ def _simulate_discrete(exp: Experiment, scalars: Scalars, record_steps: Int[Arra
     reached = jnp.where(carry.alive, carry.step, carry.diverged_at)
     times = jnp.broadcast_to(record_steps, (b, record_steps.shape[0]))
     full, full0 = _full_params(exp, arrays, trainable), _full_params(exp, arrays, trainable0)
-    return Result(
-        scalars, times, records, initial, final, status, reached, full, full0, arrays[0]
-    )
+    return Result(scalars, times, records, initial, final, status, reached, full, full0, arrays[0])
 
 
 @eqx.filter_jit
-def _simulate_continuous(exp: Experiment, scalars: Scalars, fractions: Float[Array, " r"]):
+def _simulate_continuous(
+    exp: Experiment, scalars: Scalars, fractions: Float[Array, " r"], callbacks: bool = True
+):
     integ: AbstractContinuousIntegrator = exp.integrator
     arrays, trainable0, _, skey = jax.vmap(partial(_setup, exp))(scalars)
     p = _num_trainable(jax.tree.map(lambda x: x[0], trainable0))
     b = scalars.batch_size
     vec0 = jnp.zeros((b, p), exp.jnp_dtype)
     ts = scalars.t1[:, None] * fractions[None, :].astype(exp.jnp_dtype)
-    ys, ts_reached, ok, t_final, _ = jax.vmap(
-        lambda a, t, s: integ.solve(_problem(exp, a), t, s)
-    )(arrays, trainable0, ts)
-    progress_tick(jnp.asarray(fractions.shape[0] - 1), fractions.shape[0] - 1)
+    ys, ts_reached, ok, t_final, _ = jax.vmap(lambda a, t, s: integ.solve(_problem(exp, a), t, s))(
+        arrays, trainable0, ts
+    )
+    if callbacks:
+        progress_tick(jnp.asarray(fractions.shape[0] - 1), fractions.shape[0] - 1)
 
     # Metrics at every saved point: vmap over the batch, then over the record axis.
     def per_run(arrays, ys_run, key, v):
@@ -282,8 +288,52 @@ def _all_finite_batched(tree) -> Array:
     )
 
 
+def _devices(devices: int | None) -> list:
+    available = jax.devices()
+    n = len(available) if devices is None else int(devices)
+    if not 1 <= n <= len(available):
+        raise ConfigError("devices", devices, f"null or an integer in [1, {len(available)}]")
+    return available[:n]
+
+
+@functools.lru_cache(maxsize=64)
+def _sharded(simulate, exp: Experiment, devices: tuple):
+    """``simulate`` with its batch axis split over ``devices`` by ``jax.shard_map``: each
+    device runs the same vmapped program on its slice (no cross-device communication; every
+    output has a leading batch axis). Cached so that a sweep compiles once."""
+    mesh = jax.sharding.Mesh(np.asarray(devices), ("batch",))
+    batch, replicated = jax.sharding.PartitionSpec("batch"), jax.sharding.PartitionSpec()
+    return jax.jit(
+        jax.shard_map(
+            # No host callbacks across devices: progress ticks from several device threads
+            # deadlocked XLA:CPU with forced host devices; the bar then advances at the end.
+            lambda sc, grid: simulate(exp, sc, grid, False),
+            mesh=mesh,
+            in_specs=(batch, replicated),
+            out_specs=batch,
+            check_vma=False,
+        )
+    )
+
+
+def _simulate(exp: Experiment, scalars: Scalars, grid: Array, devices: list) -> Result:
+    simulate = _simulate_continuous if exp.integrator.continuous else _simulate_discrete
+    if len(devices) == 1:
+        return simulate(exp, scalars, grid)
+    # Pad the batch to a multiple of the device count by repeating its last run.
+    pad = (-scalars.batch_size) % len(devices)
+    if pad:
+        scalars = jax.tree.map(lambda x: jnp.concatenate([x, jnp.repeat(x[-1:], pad)]), scalars)
+    return _sharded(simulate, exp, tuple(devices))(scalars, grid)
+
+
 def run_batch(
-    exp: Experiment, scalars: Scalars | None = None, *, progress: bool | None = None, **kw
+    exp: Experiment,
+    scalars: Scalars | None = None,
+    *,
+    progress: bool | None = None,
+    devices: int | None = None,
+    **kw,
 ) -> Result:
     """Run a batch of trajectories as one compiled, vmapped program.
 
@@ -291,6 +341,8 @@ def run_batch(
         exp: the static structure.
         scalars: the traced scalars (or pass them as keywords, see :meth:`Scalars.make`).
         progress: show a tqdm progress bar (default: only on a TTY).
+        devices: number of devices to split the batch over (default: all devices of the
+            default backend); results do not depend on it.
 
     Returns:
         A :class:`Result` with a leading batch axis.
@@ -299,6 +351,8 @@ def run_batch(
         scalars = Scalars.make(dtype=exp.dtype, **kw)
     elif kw:
         raise TypeError("pass either scalars or keywords, not both")
+    batch = scalars.batch_size
+    devs = _devices(devices)
     if exp.dtype == "float64" and not jax.config.read("jax_enable_x64"):
         raise RuntimeError(
             "dtype=float64 needs jax_enable_x64: call "
@@ -309,20 +363,64 @@ def run_batch(
         grid = jnp.asarray(exp.record.fractions(), exp.jnp_dtype)
         total = len(grid) - 1
         with ProgressBar(total, enabled=progress, desc="gradient flow"):
-            result = _simulate_continuous(exp, scalars, grid)
+            result = _simulate(exp, scalars, grid, devs)
             jax.block_until_ready(result)
     else:
         max_steps = int(np.max(np.asarray(scalars.steps)))
         record_steps = exp.record.steps(max_steps)
         with ProgressBar(len(record_steps) - 1, enabled=progress, desc="steps", scale=record_steps):
-            result = _simulate_discrete(exp, scalars, jnp.asarray(record_steps, jnp.int32))
+            grid = jnp.asarray(record_steps, jnp.int32)
+            result = _simulate(exp, scalars, grid, devs)
             jax.block_until_ready(result)
-    logger.info("ran %d trajectories in %.2fs", scalars.batch_size, time.perf_counter() - t0)
+    if result.batch_size != batch:
+        result = result[:batch]
+    logger.info("ran %d trajectories in %.2fs", batch, time.perf_counter() - t0)
     return result
 
 
 def run_trajectory(exp: Experiment, *, progress: bool | None = None, **scalars) -> Result:
     """One trajectory (a batch of one, indexed): same program as :func:`run_batch`."""
-    return run_batch(exp, progress=progress, **scalars)[0]
+    return run_batch(exp, progress=progress, devices=1, **scalars)[0]
 
 
+def run(
+    *,
+    model,
+    data,
+    init,
+    integrator,
+    loss=None,
+    sharpness=None,
+    record=None,
+    dtype: str = "float32",
+    progress: bool | None = None,
+    devices: int | None = None,
+    **scalars,
+) -> Result:
+    """Everything the CLI does, without Hydra: build an :class:`Experiment` and run it.
+
+    Example::
+
+        import implicit_bias as ib
+        res = ib.run(model=ib.DeepLinear(), data=ib.GaussianRegression(), init=ib.Gaussian(),
+                     integrator=ib.GD(), lr=[0.01, 0.05], init_scale=0.3, steps=2000)
+        res.final["sharpness"], res.status_names()
+
+    Scalars (``seed``, ``data_seed``, ``init_scale``, ``lr``, ``steps``, ``t1``) may be
+    sequences: they form one batch (broadcast together).
+    """
+    from .experiment import SharpnessSpec
+    from .losses.square import Square
+    from .schedule import Schedule
+
+    exp = Experiment(
+        model=model,
+        data=data,
+        init=init,
+        integrator=integrator,
+        loss=Square() if loss is None else loss,
+        sharpness=SharpnessSpec() if sharpness is None else sharpness,
+        record=Schedule() if record is None else record,
+        dtype=dtype,
+    )
+    return run_batch(exp, progress=progress, devices=devices, **scalars)

@@ -87,8 +87,7 @@ class Experiment(eqx.Module):
             raise ConfigError(
                 "model.input_dim",
                 model_dim,
-                f"equal to the data dimension {self.data.input_dim} "
-                f"({type(self.data).__name__})",
+                f"equal to the data dimension {self.data.input_dim} ({type(self.data).__name__})",
             )
         data_task = getattr(self.data, "task", "regression")
         if self.loss.task != data_task:
@@ -144,9 +143,7 @@ class Scalars(eqx.Module):
         Raises:
             ConfigError: naming the key and the bad value.
         """
-        raw = dict(
-            seed=seed, data_seed=data_seed, init_scale=init_scale, lr=lr, steps=steps, t1=t1
-        )
+        raw = dict(seed=seed, data_seed=data_seed, init_scale=init_scale, lr=lr, steps=steps, t1=t1)
         arrs = {k: np.atleast_1d(np.asarray(v)) for k, v in raw.items()}
         try:
             b = np.broadcast_shapes(*(a.shape for a in arrs.values()))
@@ -163,9 +160,7 @@ class Scalars(eqx.Module):
         _check_all(arrs["seed"] >= 0, "seed", arrs["seed"], "an integer >= 0")
         _check_all(arrs["data_seed"] >= -1, "data_seed", arrs["data_seed"], "-1 or an int >= 0")
         for k in ("seed", "data_seed", "steps"):
-            _check_all(
-                np.equal(np.mod(arrs[k], 1), 0), k, arrs[k], "an integer"
-            )  # e.g. steps=10.5
+            _check_all(np.equal(np.mod(arrs[k], 1), 0), k, arrs[k], "an integer")  # e.g. steps=10.5
         fdt = jnp.dtype(dtype)
         return cls(
             seed=jnp.asarray(arrs["seed"], jnp.int32),

@@ -5,11 +5,11 @@ from pathlib import Path
 import matplotlib
 
 matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
+import matplotlib.pyplot as plt
+import numpy as np
 
-from .engine import Result  # noqa: E402
-from .experiment import Experiment  # noqa: E402
+from .engine import Result
+from .experiment import Experiment
 
 
 def plot_run(out_dir: Path, result: Result, exp: Experiment) -> None:

@@ -1,22 +1,23 @@
 """Command-line entry point: compose, instantiate, run, save.
 
-    python -m implicit_bias.run model=deep_linear lr=0.01
-    python -m implicit_bias.run -m init_scale=0.25,0.4 lr=0.01,0.05
+python -m implicit_bias.run model=deep_linear lr=0.01
+python -m implicit_bias.run -m init_scale=0.25,0.4 lr=0.01,0.05
 """
 
 import logging
 import os
 import sys
 import time
+import types
 from pathlib import Path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")  # silence XLA's C++ logging
 
-import hydra  # noqa: E402
-from omegaconf import DictConfig  # noqa: E402
+import hydra
+from omegaconf import DictConfig
 
-from .config import register_configs  # noqa: E402
-from .errors import ConfigError  # noqa: E402
+from .config import register_configs
+from .errors import ConfigError
 
 logger = logging.getLogger("implicit_bias.run")
 CONF_DIR = str(Path(__file__).resolve().parent.parent / "conf")
@@ -97,6 +98,22 @@ def main(cfg: DictConfig) -> dict | None:
         print(f"Error: {e}", file=sys.stderr)
         raise SystemExit(2) from None
 
+
+class _CallableModule(types.ModuleType):
+    """``implicit_bias.run`` is both this CLI module and the Python API ``ib.run(...)``.
+
+    Importing the submodule rebinds the package attribute ``run`` to the module; making the
+    module callable (forwarding to :func:`implicit_bias.engine.run`) keeps ``ib.run(...)``
+    working whichever was bound last.
+    """
+
+    def __call__(self, *args, **kwargs):
+        from .engine import run
+
+        return run(*args, **kwargs)
+
+
+sys.modules[__name__].__class__ = _CallableModule
 
 if __name__ == "__main__":
     main()

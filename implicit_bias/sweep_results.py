@@ -39,12 +39,14 @@ import os
 import tempfile
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import xarray as xr
 
 from .engine import STATUS_NAMES
+
+if TYPE_CHECKING:  # xarray is imported when used: `import implicit_bias` stays light
+    import xarray
 
 logger = logging.getLogger(__name__)
 
@@ -153,7 +155,7 @@ def _fill(values: list, index: list[tuple], shape: tuple) -> np.ndarray | None:
     return arr
 
 
-def collect(sweep_dir: str | os.PathLike, *, write: bool = True) -> xr.Dataset:
+def collect(sweep_dir: str | os.PathLike, *, write: bool = True) -> "xarray.Dataset":
     """Gather the complete runs under ``sweep_dir`` into a Dataset (see the module docstring).
 
     Args:
@@ -168,6 +170,7 @@ def collect(sweep_dir: str | os.PathLike, *, write: bool = True) -> xr.Dataset:
         FileNotFoundError: no complete run under ``sweep_dir``.
         ValueError: two runs with the same swept values (two sweeps in one directory).
     """
+    import xarray as xr
     from hydra.core.override_parser.overrides_parser import OverridesParser
 
     sweep_dir = Path(sweep_dir)
@@ -308,7 +311,7 @@ def netcdf_engine() -> str:
     return "h5netcdf" if importlib.util.find_spec("h5py") is not None else "scipy"
 
 
-def _write(ds: xr.Dataset, path: Path) -> None:
+def _write(ds: "xarray.Dataset", path: Path) -> None:
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     os.close(fd)
     try:
@@ -320,7 +323,7 @@ def _write(ds: xr.Dataset, path: Path) -> None:
         raise
 
 
-def load_sweep(path: str | os.PathLike) -> xr.Dataset:
+def load_sweep(path: str | os.PathLike) -> "xarray.Dataset":
     """The Dataset of a sweep: ``sweep.nc``, collected again if missing or older than a run.
 
     Args:
@@ -331,4 +334,6 @@ def load_sweep(path: str | os.PathLike) -> xr.Dataset:
     newest = max((p.stat().st_mtime for p in sweep_dir.rglob("metrics.json")), default=0.0)
     if not nc.is_file() or nc.stat().st_mtime < newest:
         return collect(sweep_dir)
+    import xarray as xr
+
     return xr.load_dataset(nc)

@@ -5,7 +5,7 @@ import os
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
-import jax  # noqa: E402
+import jax
 
 # float64 must be enabled before any array is created; tests that exercise float32 pass
 # dtype="float32" explicitly.

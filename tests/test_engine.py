@@ -229,3 +229,24 @@ def test_bad_scalars_are_clear_errors():
             ),
             steps=1,
         )
+
+
+def test_gradient_flow_stops_at_loss_tol():
+    # Noiseless, overparametrized: the flow reaches zero loss; the event stops it at loss_tol
+    # and every record after the stop holds the final state (not inf).
+    exp = ib.Experiment(
+        model=ib.Linear(input_dim=10),
+        data=ib.GaussianRegression(n=5, d=10, sigma=0.0, normalize=False),
+        init=ib.Zero(),
+        integrator=ib.GradientFlow(loss_tol=1e-8, rtol=1e-9, atol=1e-12),
+        dtype="float64",
+        record=ib.Schedule(num=10, params=True),
+        sharpness=ib.SharpnessSpec(method="none"),
+    )
+    r = ib.run_trajectory(exp, t1=1e4, seed=0)
+    assert int(r.status) == CONVERGED
+    assert 0 < float(r.reached) < 1e4
+    assert float(r.final["train_loss"]) <= 1e-8 * (1 + 1e-6)
+    assert np.all(np.isfinite(np.asarray(r.records["param_w"])))
+    np.testing.assert_allclose(r.records["param_w"][-1], r.params["w"])
+    assert np.all(np.diff(np.asarray(r.times)) >= 0)

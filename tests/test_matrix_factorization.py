@@ -38,6 +38,11 @@ jax.config.update("jax_enable_x64", True)
 EPS = float(np.finfo(np.float64).eps)
 
 
+def _sample(gen, seed: int):
+    """``gen.sample`` as one compiled program (cheaper than its eager op-by-op dispatch)."""
+    return jax.jit(gen.sample, static_argnums=1)(jax.random.key(seed), jnp.float64)
+
+
 def _random_params(model: MatrixFactorization, key) -> dict:
     keys = jax.random.split(key, len(model.param_shapes()))
     return {
@@ -68,7 +73,7 @@ def test_model_is_the_matrix_inner_product(kind, depth):
     np.testing.assert_allclose(f, np.einsum("ijk,jk->i", As, x_np), rtol=1e-12, atol=1e-12)
     np.testing.assert_allclose(np.asarray(model.matrix(params)), x_np, rtol=1e-12, atol=1e-12)
 
-    data = MatrixSensing(d=d, rank=2, n=n, symmetric=False).sample(jax.random.key(2), jnp.float64)
+    data = _sample(MatrixSensing(d=d, rank=2, n=n, symmetric=False), 2)
     moments = float(Square()(model, params, data))
     direct = float(Square(use_moments=False)(model, params, data))
     assert abs(moments - direct) <= 1e-12 * direct
@@ -142,11 +147,11 @@ def test_sensing_data():
     ensemble is isotropic on symmetric matrices, E <A, Z>^2 = ||Z||_F^2 (Monte Carlo over
     4000 draws: the mean of a chi-square(1) has std sqrt(2/4000) = 0.022; tolerance 0.1)."""
     gen = MatrixSensing(d=5, rank=2, n=4000)
-    data = gen.sample(jax.random.key(0), jnp.float64)
+    data = _sample(gen, 0)
     As = np.asarray(data.X).reshape(-1, 5, 5)
     x_star = np.asarray(data.w_star).reshape(5, 5)
     np.testing.assert_allclose(np.asarray(data.y), np.einsum("ijk,jk->i", As, x_star), atol=1e-13)
-    np.testing.assert_array_equal(As, As.transpose(0, 2, 1))
+    np.testing.assert_allclose(As, As.transpose(0, 2, 1), rtol=0, atol=1e-15)  # XLA rounding
     ev = np.linalg.eigvalsh(x_star)
     assert ev.min() >= -1e-14 and np.sum(ev > 1e-10) == 2
     assert abs(np.linalg.norm(x_star) - 1.0) <= 1e-14
@@ -161,9 +166,7 @@ def test_completion_data(symmetric):
     """One-hot rows reading X*[j, k]; train and test partition the measurable entries (each
     exactly once); rank(X*) = r and unit mean squared entry; explicit entries as given."""
     d, r, n = 6, 2, 12
-    data = MatrixCompletion(d=d, rank=r, n=n, symmetric=symmetric).sample(
-        jax.random.key(0), jnp.float64
-    )
+    data = _sample(MatrixCompletion(d=d, rank=r, n=n, symmetric=symmetric), 0)
     x_star = np.asarray(data.w_star).reshape(d, d)
     X, X_test = np.asarray(data.X), np.asarray(data.X_test)
     for rows, y in [(X, data.y), (X_test, data.y_test)]:
@@ -184,7 +187,7 @@ def test_completion_data(symmetric):
     assert abs(np.mean(x_star**2) - 1.0) <= 1e-13
 
     given = MatrixCompletion(d=2, n=None, observed=[[0, 1, 1.0], [1, 0, 1.0], [1, 1, 0.0]])
-    data = given.sample(jax.random.key(0), jnp.float64)
+    data = _sample(given, 0)
     np.testing.assert_array_equal(np.asarray(data.X), np.eye(4)[[1, 2, 3]])
     np.testing.assert_array_equal(np.asarray(data.y), [1.0, 1.0, 0.0])
     assert data.w_star is None
@@ -326,7 +329,7 @@ def test_razin_cohen_norms_grow_while_effective_rank_falls():
     * the loss never increases and ends below 2e-3 (measured 8.5e-4);
     * once past the min nuclear norm (2, at [[0, 1], [1, 0]]), the nuclear and Frobenius norms
       strictly increase at every record point, ending above 15 (7.5x the minimum; measured
-      19.8) and still growing (> 3% over the last record interval; measured 8%);
+      19.8) and still growing (> 3% over the last record interval; measured 6.3%);
     * the effective rank never increases, from 2 to 1 (1 + 1e-6 at the end);
     * det X >= -1e-9 everywhere (every solution has det X = -1: the run never gets near the
       solution set), and, on the rank-1 path X ~ [[w, 1], [1, 1/w]], 3 loss w^2 -> 1 (5%).
@@ -439,3 +442,33 @@ def test_sensing_below_threshold_is_not_min_trace():
     assert np.linalg.norm(x_ref - x_star) / np.linalg.norm(x_star) > 0.1
     assert np.linalg.norm(x - x_ref) / np.linalg.norm(x_ref) > 0.1
     assert np.linalg.norm(x - x_star) < 0.5 * np.linalg.norm(x - x_ref)
+
+
+@pytest.mark.slow
+def test_sensing_gradient_flow_reaches_min_trace_psd():
+    """The fast test's instance under gradient flow (Tsit5, rtol 1e-9, t1 = 3e4): measured
+    relative distances 0.47 (alpha = 0.3), 1.1e-2 (1e-2), 5.2e-4 (1e-3), below the GD values
+    at lr = 0.1 (0.48, 1.6e-2, 9.6e-4): part of GD's gap is its step size. Tolerance 2 alpha."""
+    pytest.importorskip("cvxpy")
+    from implicit_bias.integrators import GradientFlow
+    from implicit_bias.references import min_trace_psd
+
+    exp = Experiment(
+        model=MatrixFactorization(kind="symmetric", dim=10),
+        data=MatrixSensing(d=10, rank=1, n=20),
+        init=Identity(),
+        integrator=GradientFlow(rtol=1e-9, atol=1e-12, max_steps=500_000),
+        sharpness=SharpnessSpec(method="none"),
+        record=Schedule(num=10, spacing="log"),
+        dtype="float64",
+    )
+    result = run_batch(exp, init_scale=list(SENSING_ALPHAS), t1=3e4, seed=0)
+    data = result[0].data
+    x_ref = min_trace_psd(np.asarray(data.X).reshape(-1, 10, 10), np.asarray(data.y))
+    dist = [
+        np.linalg.norm(np.asarray(exp.model.matrix(result[i].params)) - x_ref)
+        / np.linalg.norm(x_ref)
+        for i in range(len(SENSING_ALPHAS))
+    ]
+    assert dist[0] > 0.2
+    assert dist[1] <= 2 * SENSING_ALPHAS[1] and dist[2] <= 2 * SENSING_ALPHAS[2]

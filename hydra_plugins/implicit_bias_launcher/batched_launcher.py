@@ -17,7 +17,9 @@ engine batches with ``jax.vmap`` at no recompilation. This launcher
    ``hydra.sweep.dir/hydra.sweep.subdir`` with :func:`implicit_bias.outputs.save_run` and
    Hydra's ``.hydra/{config,overrides,hydra}.yaml``;
 5. writes ``sweep.nc`` (:func:`implicit_bias.collect`) and returns one ``JobReturn`` per job
-   (status COMPLETED, return value the metrics dict).
+   (status COMPLETED, return value the metrics dict). A group that fails at run time (out of
+   memory, ...) is logged and its points FAILED; the other groups still run, and Hydra's
+   sweeper then raises the first failure, as with the basic launcher.
 
 A point's outputs do not depend on how the sweep was cut: it runs with points of the same
 horizon only, so on the same record grid as when run alone. ``metrics.json`` notes the batch
@@ -166,9 +168,8 @@ class BatchedLauncher(Launcher):
     def _launch(self, jobs: list[_Job], sweep_dir: Path) -> list[JobReturn]:
         from implicit_bias.build import build_experiment, build_reference
         from implicit_bias.outputs import is_complete
-        from implicit_bias.run import quiet_jax_logs
 
-        quiet_jax_logs()
+        _quiet_jax_logs()
         returns: dict[int, JobReturn] = {}
         todo: list[_Job] = []
         for job in jobs:
@@ -194,9 +195,19 @@ class BatchedLauncher(Launcher):
         with _signals_as_interrupt() as received:
             try:
                 for gi, (exp, reference, members) in enumerate(built):
-                    self._run_group(
-                        gi, len(built), labels[gi], exp, reference, members, sweep_dir, returns
-                    )
+                    try:
+                        self._run_group(
+                            gi, len(built), labels[gi], exp, reference, members, sweep_dir, returns
+                        )
+                    except Exception as e:
+                        if received:
+                            raise
+                        # As Hydra's basic launcher: a failed job does not stop the others;
+                        # the sweeper raises the first failure once all have run.
+                        log.exception("group %d/%d (%s) failed", gi + 1, len(built), labels[gi])
+                        for job in members:
+                            if job.idx not in returns:
+                                returns[job.idx] = _job_return(job, e, JobStatus.FAILED)
             except BaseException:
                 # The signal may surface as another exception: raised inside a JAX host
                 # callback (the progress bar), KeyboardInterrupt comes out as a runtime error.
@@ -301,11 +312,13 @@ class BatchedLauncher(Launcher):
         sweep_dir: Path,
         returns: dict[int, JobReturn],
     ) -> None:
-        from implicit_bias.run import configure_jax
+        import jax
+
         from implicit_bias.testing import count_compilations
 
         first = members[0].values
-        configure_jax(members[0].resolved)
+        if first["dtype"] == "float64":  # as implicit_bias.run.configure_jax
+            jax.config.update("jax_enable_x64", True)
         continuous = exp.integrator.continuous
         by_idx = {m.idx: m for m in members}
         horizons = [float(m.values["t1" if continuous else "steps"]) for m in members]
@@ -324,10 +337,10 @@ class BatchedLauncher(Launcher):
             for ci, chunk in enumerate(chunks):
                 scalars = _scalars([by_idx[i] for i in chunk.batch], first["dtype"])
                 t0 = time.perf_counter()
-                result = run_batch_(exp, scalars, first["progress"])
+                result = _run_batch(exp, scalars, first["progress"])
                 wall = time.perf_counter() - t0
                 run_seconds += wall
-                self._save_chunk(chunk, ci, gi, result, exp, reference, by_idx, wall, returns)
+                self._save_chunk(chunk, result, exp, reference, by_idx, wall, returns)
                 log.info(
                     "  batch %d/%d: %d points (padded to %d), %s=%g: %.2fs; %s",
                     ci + 1,
@@ -363,8 +376,6 @@ class BatchedLauncher(Launcher):
     def _save_chunk(
         self,
         chunk: Chunk,
-        ci: int,
-        gi: int,
         result,
         exp,
         reference,
@@ -413,7 +424,7 @@ class BatchedLauncher(Launcher):
             log.exception("collecting %s failed (run implicit_bias.collect again)", sweep_dir)
 
 
-def run_batch_(exp, scalars, progress):
+def _run_batch(exp, scalars, progress):
     """:func:`implicit_bias.run_batch` (imported late: Hydra imports this module at start)."""
     from implicit_bias.engine import run_batch
 
@@ -431,6 +442,14 @@ def _group(jobs: list[_Job]) -> list[list[_Job]]:
     for job in jobs:
         groups.setdefault(job.static_key, []).append(job)
     return sorted(groups.values(), key=lambda g: (g[0].values["dtype"] != "float32", g[0].idx))
+
+
+def _quiet_jax_logs() -> None:
+    """As ``implicit_bias.run.quiet_jax_logs`` (not imported from there: importing the module
+    ``implicit_bias.run`` rebinds the package attribute ``implicit_bias.run``, the engine's
+    ``run`` function, to the module)."""
+    for name in ("jax", "jax._src", "absl", "jax._src.xla_bridge"):
+        logging.getLogger(name).setLevel(logging.ERROR)
 
 
 def _scalars(jobs: list[_Job], dtype: str):
@@ -552,16 +571,16 @@ def _check_same_config(job: _Job) -> None:
         )
 
 
-def _job_return(job: _Job, metrics: dict) -> JobReturn:
+def _job_return(job: _Job, value: Any, status: JobStatus = JobStatus.COMPLETED) -> JobReturn:
     ret = JobReturn(
         overrides=list(job.config.hydra.overrides.task),
         cfg=job.task_cfg,
         hydra_cfg=job.hydra_cfg,
         working_dir=os.getcwd(),
         task_name=JobRuntime.instance().get("name"),
-        status=JobStatus.COMPLETED,
+        status=status,
     )
-    ret.return_value = metrics
+    ret.return_value = value
     return ret
 
 

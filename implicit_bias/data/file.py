@@ -33,7 +33,7 @@ def load_npz(path: str) -> dict[str, np.ndarray]:
         raise ConfigError(
             "data.path", path, f"an .npz of numeric arrays; pickled objects are refused ({e})"
         ) from None
-    except Exception as e:  # noqa: BLE001 - any unreadable file
+    except Exception as e:
         raise ConfigError("data.path", path, f"a readable .npz file ({type(e).__name__})") from None
     missing = [k for k in _REQUIRED if k not in arrays]
     if missing:

@@ -5,6 +5,7 @@ import jax
 import jax.numpy as jnp
 from jaxtyping import Array, Float, PRNGKeyArray
 
+from .._random import normals
 from ..errors import check
 from ._dataset import AbstractData, Dataset, least_squares
 
@@ -15,12 +16,10 @@ def planted_design(
     key: PRNGKeyArray, n: int, n_test: int, d: int, dtype
 ) -> tuple[Float[Array, "n d"], Float[Array, "nt d"], Float[Array, " d"]]:
     """``X, X_test`` with i.i.d. N(0, 1) entries and a unit-norm ``beta0`` (uniform on the
-    sphere)."""
-    kx, kxt, kb = jax.random.split(key, 3)
-    X = jax.random.normal(kx, (n, d), dtype)
-    X_test = jax.random.normal(kxt, (n_test, d), dtype)
-    g = jax.random.normal(kb, (d,), dtype)
-    return X, X_test, g / jnp.linalg.norm(g)
+    sphere). Drawn in float32 and cast (:mod:`implicit_bias._random`): a float64 run sees the
+    data of the float32 run of the same seed."""
+    z = normals(key, {"X": (n, d), "X_test": (n_test, d), "g": (d,)}, dtype)
+    return z["X"], z["X_test"], z["g"] / jnp.linalg.norm(z["g"])
 
 
 class PlantedRegression(AbstractData):
@@ -84,12 +83,13 @@ class PlantedRegression(AbstractData):
 
     def sample(self, key: PRNGKeyArray, dtype) -> Dataset:
         n_test = self.n if self.n_test is None else self.n_test
-        k_design, k_noise, k_noise_test = jax.random.split(key, 3)
+        k_design, k_noise = jax.random.split(key)
         if self.design_seed is not None:
             # A static seed: the design is a constant of the compiled program.
             k_design = jax.random.key(self.design_seed)
         X, X_test, beta0 = planted_design(k_design, self.n, n_test, self.d, dtype)
-        y = X @ beta0 + self.sigma * jax.random.normal(k_noise, (self.n,), dtype)
-        y_test = X_test @ beta0 + self.sigma * jax.random.normal(k_noise_test, (n_test,), dtype)
+        eps = normals(k_noise, {"train": (self.n,), "test": (n_test,)}, dtype)
+        y = X @ beta0 + self.sigma * eps["train"]
+        y_test = X_test @ beta0 + self.sigma * eps["test"]
         w_star = least_squares(X, y) if self.target == "min_norm" else beta0
         return Dataset(X, y, X_test, y_test, w_star)

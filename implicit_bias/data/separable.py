@@ -7,6 +7,7 @@ import jax
 import jax.numpy as jnp
 from jaxtyping import Array, Float, PRNGKeyArray
 
+from .._random import normal
 from ..errors import ConfigError, check
 from ._dataset import AbstractData, Dataset
 
@@ -33,8 +34,9 @@ def soudry_points(
     v = jnp.asarray([1.0, -1.0], dtype) / math.sqrt(2.0)
     n_extra = n_pos + n_neg
     kd, kb = jax.random.split(key)
-    delta = extra_gap + jax.random.uniform(kd, (n_extra,), dtype)
-    b = jax.random.normal(kb, (n_extra,), dtype)
+    # Drawn in float32 and cast (see implicit_bias._random): same data in both precisions.
+    delta = extra_gap + jax.random.uniform(kd, (n_extra,), "float32").astype(dtype)
+    b = normal(kb, (n_extra,), dtype)
     signed = math.sqrt(2.0) * (1.0 + delta)[:, None] * u + b[:, None] * v  # y x
     labels_extra = jnp.concatenate([jnp.ones(n_pos, dtype), -jnp.ones(n_neg, dtype)])
     X = jnp.concatenate([s, -s, labels_extra[:, None] * signed])
@@ -57,16 +59,20 @@ def truncated_gaussian_cloud(
     with ``mu = label * shift * e_1 + offset * e_2``.
 
     Exact (no rejection): the coordinates are independent, so ``x_1`` is a truncated normal
-    and the others are unconstrained normals.
+    and the others are unconstrained normals. Drawn in float32 and cast (see
+    :mod:`implicit_bias._random`); the truncation is re-applied in ``dtype`` so that the
+    margin holds exactly in the working precision.
     """
     k1, k2 = jax.random.split(key)
     mean_1 = label * shift
     bound = (label * margin - mean_1) / std
     if label > 0:
-        z1 = jax.random.truncated_normal(k1, bound, jnp.inf, (num,), dtype)
+        z1 = jax.random.truncated_normal(k1, bound, jnp.inf, (num,), "float32").astype(dtype)
+        z1 = jnp.maximum(z1, bound)
     else:
-        z1 = jax.random.truncated_normal(k1, -jnp.inf, bound, (num,), dtype)
-    rest = jax.random.normal(k2, (num, d - 1), dtype)
+        z1 = jax.random.truncated_normal(k1, -jnp.inf, bound, (num,), "float32").astype(dtype)
+        z1 = jnp.minimum(z1, bound)
+    rest = normal(k2, (num, d - 1), dtype)
     mean_rest = jnp.zeros(d - 1, dtype).at[0].set(offset)
     return jnp.concatenate([(mean_1 + std * z1)[:, None], mean_rest + std * rest], axis=1)
 

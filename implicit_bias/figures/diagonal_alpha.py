@@ -1,7 +1,7 @@
 r"""Diagonal network ``beta = u*u - v*v`` over the init scale alpha: from basis pursuit to min-L2.
 
 The points of ``sweeps/diagonal_alpha.yaml`` (alpha in logspace(-6, 1, 8), each with its tied
-``t1``) on the preset ``+experiment=diagonal`` (gradient flow, Tsit5, float64, rtol 1e-10,
+``t1``) on the preset ``+experiment=diagonal`` (gradient flow, Tsit5, float64, rtol 1e-12,
 Gaussian compressed sensing n = 20, d = 40, 3-sparse target), run as **one** ``run_batch`` call:
 alpha and t1 are traced scalars, so the eight flows share one compiled program. Each run is
 compared with the exact finite-alpha limit (the Bregman projection of Woodworth et al. 2020,

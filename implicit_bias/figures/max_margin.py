@@ -3,7 +3,7 @@ r"""Separable classification (Soudry et al. 2018): GD from zero against the hard
 The preset ``+experiment=max_margin`` (Soudry et al. 2018 Fig. 1 data: support vectors
 (0.5, 1.5), (1.5, 0.5) and their negatives, 6 + 6 extra points; linear model, GD from 0 at
 lr = 0.1, float64) run for 1e6 steps on the exponential and the logistic loss, and the same on
-an asymmetric Gaussian data set (``data.layout=gaussian``, seed 6, whose two support vectors
+an asymmetric Gaussian data set (``data.layout=gaussian``, seed 5, whose two support vectors
 span R^2 so that Theorem 3's ``w_tilde`` is fully determined). Panels:
 
 (a), (b) the two data sets with the SVM separator (black) and GD's final direction (dashed);
@@ -37,8 +37,8 @@ GAUSSIAN = ("data.layout=gaussian", "data.n_pos=20", "data.n_neg=10")  # = max_m
 RUNS = (
     ("Soudry data, exponential", ("loss=exponential",), 0),
     ("Soudry data, logistic", ("loss=logistic",), 0),
-    ("Gaussian data, exponential", ("loss=exponential", *GAUSSIAN), 6),
-    ("Gaussian data, logistic", ("loss=logistic", *GAUSSIAN), 6),
+    ("Gaussian data, exponential", ("loss=exponential", *GAUSSIAN), 5),
+    ("Gaussian data, logistic", ("loss=logistic", *GAUSSIAN), 5),
 )
 
 

@@ -30,9 +30,7 @@ class GD(AbstractDiscreteIntegrator):
     nesterov: bool = False
 
     def __check_init__(self):
-        check(
-            0.0 <= self.momentum < 1.0, "integrator.momentum", self.momentum, "a float in [0, 1)"
-        )
+        check(0.0 <= self.momentum < 1.0, "integrator.momentum", self.momentum, "a float in [0, 1)")
 
     def _optimizer(self, lr) -> optax.GradientTransformation:
         return optax.sgd(lr, momentum=self.momentum or None, nesterov=self.nesterov)

@@ -77,11 +77,15 @@ class GradientFlow(AbstractContinuousIntegrator):
             event=event,
             throw=False,
         )
-        # SaveAt(ts=..., t1=True): the last saved entry is the final state. Save times after an
-        # early stop are filled with inf by diffrax; replace them by the final state.
+        # SaveAt(ts=..., t1=True) saves len(ts) + 1 states, the last being the final one. After
+        # an early stop (event), diffrax writes the final state into the first unused slot and
+        # fills the remaining ones with inf: locate it, and replace the unreached save times by
+        # the final state.
+        last = jnp.sum(jnp.isfinite(sol.ts)) - 1
+        final = jax.tree.map(lambda y: y[last], sol.ys)
+        t_final = sol.ts[last]
         saved_t = sol.ts[:-1]
-        reached = jnp.isfinite(saved_t)
-        final = jax.tree.map(lambda y: y[-1], sol.ys)
+        reached = jnp.isfinite(saved_t) & (jnp.arange(saved_t.shape[0]) < last)
         ys = jax.tree.map(
             lambda y, f: jnp.where(reached.reshape((-1,) + (1,) * f.ndim), y[:-1], f),
             sol.ys,
@@ -89,7 +93,5 @@ class GradientFlow(AbstractContinuousIntegrator):
         )
         ok = sol.result == diffrax.RESULTS.successful
         stopped = sol.result == diffrax.RESULTS.event_occurred
-        t_final = sol.ts[-1]
-        return ys, jnp.where(reached, saved_t, t_final), ok | stopped, t_final, sol.stats["num_steps"]
-
-
+        times = jnp.where(reached, saved_t, t_final)
+        return ys, times, ok | stopped, t_final, sol.stats["num_steps"]

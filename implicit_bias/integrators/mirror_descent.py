@@ -42,7 +42,7 @@ class MirrorDescent(AbstractDiscreteIntegrator):
       :math:`\nabla\psi = \log`, i.e. the exponentiated-gradient update
       :math:`x \leftarrow x \odot \exp(-\eta\nabla L(x))` (Kivinen & Warmuth 1997). Needs an
       initialization ``x_0 > 0`` (``init=constant``, ``init_scale > 0``); zero entries stay
-      zero, and a negative entry makes the run non-finite (recorded as diverged at step 0).
+      zero, and a negative entry makes the run non-finite (recorded as diverged).
     * ``hyperbolic_entropy`` with scale :math:`\beta` (``beta_scale``):
       :math:`\psi(w) = \sum_i w_i\,\mathrm{arcsinh}(w_i/\beta) - \sqrt{w_i^2 + \beta^2}`,
       :math:`\nabla\psi(w) = \mathrm{arcsinh}(w/\beta)`, so

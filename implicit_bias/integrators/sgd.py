@@ -33,9 +33,7 @@ class SGD(AbstractDiscreteIntegrator):
 
     def __check_init__(self):
         check(self.batch_size >= 1, "integrator.batch_size", self.batch_size, "an integer >= 1")
-        check(
-            0.0 <= self.momentum < 1.0, "integrator.momentum", self.momentum, "a float in [0, 1)"
-        )
+        check(0.0 <= self.momentum < 1.0, "integrator.momentum", self.momentum, "a float in [0, 1)")
 
     def _optimizer(self, lr):
         return optax.sgd(lr, momentum=self.momentum or None)

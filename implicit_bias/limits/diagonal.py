@@ -157,16 +157,21 @@ class DiagonalLimit(AbstractLimit):
         beta = np.asarray(model.predictor(run.params), np.float64)
         beta0 = np.asarray(model.predictor(run.initial_params), np.float64)
         nonnegative = parametrization == "nonnegative"
-
-        bp = basis_pursuit_nonnegative(A, b) if nonnegative else basis_pursuit(A, b)
+        head = {"name": "diagonal", "parametrization": parametrization, "alpha": alpha}
+        if not np.all(np.isfinite(beta)):
+            logger.warning("reference=diagonal: the run's predictor is not finite (diverged)")
+            return {**head, "error": "non-finite predictor (diverged run)"}
+        try:
+            bp = basis_pursuit_nonnegative(A, b) if nonnegative else basis_pursuit(A, b)
+        except (ValueError, RuntimeError) as e:  # e.g. A x = b has no solution with x >= 0
+            logger.warning("reference=diagonal: no basis-pursuit solution: %s", e)
+            return {**head, "error": str(e)}
         l2 = min_l2_solution(A, b)
         kernel = min_norm_solution(A, b, beta0)
         l1, l1_bp = float(np.abs(beta).sum()), float(np.abs(bp).sum())
         out: dict[str, Any] = {
-            "name": "diagonal",
-            "parametrization": parametrization,
+            **head,
             "geometry": how,
-            "alpha": alpha,
             "l1": l1,
             "l1_basis_pursuit": l1_bp,
             "l1_gap": l1 - l1_bp,
@@ -182,7 +187,13 @@ class DiagonalLimit(AbstractLimit):
             ref = kernel
             weights = np.ones_like(beta)
         else:
-            sol = solve_diagonal_network(A, b, alpha, nonnegative=nonnegative, gtol=self.gtol)
+            try:
+                sol = solve_diagonal_network(A, b, alpha, nonnegative=nonnegative, gtol=self.gtol)
+            except (ValueError, RuntimeError) as e:
+                # e.g. b not in the range of A (noisy data with n >= d): no interpolating
+                # limit. Reported, not raised, so that the run directory is still written.
+                logger.warning("reference=diagonal: no finite-alpha limit: %s", e)
+                return {**out, "error": str(e)}
             ref = sol.beta
             weights = ref if nonnegative else np.hypot(ref, 2 * alpha**2)
         r = A @ beta - b

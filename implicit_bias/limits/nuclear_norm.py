@@ -110,11 +110,8 @@ class NuclearNorm(AbstractLimit):
             )
         target = self.target
         if target == "auto":
-            target = (
-                "min_trace_psd"
-                if getattr(model, "kind", None) == "symmetric"
-                else ("min_nuclear_norm")
-            )
+            symmetric = getattr(model, "kind", None) == "symmetric"
+            target = "min_trace_psd" if symmetric else "min_nuclear_norm"
         As = A.reshape(n, d, d)
         b = np.asarray(run.data.y, np.float64)
         solve = min_trace_psd if target == "min_trace_psd" else nuclear_norm_minimizer

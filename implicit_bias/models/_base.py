@@ -74,7 +74,7 @@ def merge(model: AbstractModel, trainable: Params, frozen: Params) -> Params:
     return {k: both[k] for k in model.param_shapes() if k in both}
 
 
-def chain_product(mats: list[Float[Array, "a b"]]) -> Float[Array, "c d"]:
+def chain_product(mats: list[Array]) -> Array:
     """``mats[-1] @ ... @ mats[0]`` (layers listed input side first)."""
     out = mats[0]
     for m in mats[1:]:
@@ -82,7 +82,7 @@ def chain_product(mats: list[Float[Array, "a b"]]) -> Float[Array, "c d"]:
     return out
 
 
-def row_chain(v: Float[Array, " m"], mats: list[Float[Array, "a b"]]) -> Float[Array, " d"]:
+def row_chain(v: Float[Array, " m"], mats: list[Array]) -> Float[Array, " d"]:
     """``v^T mats[-1] ... mats[0]`` as a chain of vector-matrix products.
 
     For a scalar-output network this is L O(m^2) products instead of L O(m^3) ones; batched
@@ -92,4 +92,3 @@ def row_chain(v: Float[Array, " m"], mats: list[Float[Array, "a b"]]) -> Float[A
     for m in reversed(mats):
         v = v @ m
     return v
-

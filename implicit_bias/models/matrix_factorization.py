@@ -73,19 +73,26 @@ class MatrixFactorization(AbstractModel):
     Attributes:
         kind: ``symmetric`` (parameter ``U``) or ``deep`` (parameters ``W1 ... WN``, input
             side first: :math:`X = W_N \cdots W_1`).
-        dim: d, the side of the square matrix X (the inputs have dimension d^2).
+        dim: d, the side of the square matrix X (the inputs have dimension d^2). ``None``
+            (what the YAML gives for data without a ``d`` field) is rejected, naming
+            ``model.dim``.
         depth: N, the number of factors of the ``deep`` model; must be 2 for ``symmetric``
             (:math:`U U^\top` is a depth-2 product).
     """
 
     kind: str = "symmetric"
-    dim: int = 5
+    dim: int | None = 5
     depth: int = 2
     linear_in_x = True
 
     def __check_init__(self):
         check(self.kind in KINDS, "model.kind", self.kind, f"one of {list(KINDS)}")
-        check(self.dim >= 1, "model.dim", self.dim, "an integer >= 1")
+        check(
+            self.dim is not None and self.dim >= 1,
+            "model.dim",
+            self.dim,
+            "an integer >= 1, the side d of X (set model.dim=<d> for data without a d field)",
+        )
         check(self.depth >= 1, "model.depth", self.depth, "an integer >= 1")
         if self.kind == "symmetric":
             check(
