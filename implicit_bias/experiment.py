@@ -1,6 +1,7 @@
 """An experiment's static structure, and the traced scalars that vary across a sweep."""
 
 import equinox as eqx
+import jax
 import jax.numpy as jnp
 import numpy as np
 from jaxtyping import Array, Float, Int
@@ -101,6 +102,14 @@ class Experiment(eqx.Module):
             raise ConfigError(
                 "record.every", self.record.every, "null for gradient flow (use record.num)"
             )
+        # Trace the init abstractly (no FLOPs, no compilation) so that an init that does not
+        # fit the model (init=residual on non-square matrices) is a config error when the
+        # experiment is built, before a sweep computes anything, not inside a running batch.
+        dtype = jnp.dtype(self.dtype)
+        jax.eval_shape(
+            lambda key: self.init(key, self.model, jnp.ones((), dtype), dtype),
+            jax.random.key(0),
+        )
 
     @property
     def jnp_dtype(self):

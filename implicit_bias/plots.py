@@ -25,7 +25,7 @@ def plot_run(out_dir: Path, result: Result, exp: Experiment) -> None:
     ax.plot(x, rec["test_loss"], label="test", ls="--")
     ax.set_yscale("log")
     ax.set_xlabel(xlabel)
-    ax.set_ylabel("loss (mean squared error)")
+    ax.set_ylabel(f"loss ({type(exp.loss).__name__.lower()})")
     ax.legend()
     fig.tight_layout()
     fig.savefig(out_dir / "loss.png", dpi=120)
