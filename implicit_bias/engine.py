@@ -70,8 +70,12 @@ class Result(eqx.Module):
     def batch_size(self) -> int:
         return int(self.status.shape[0])
 
-    def status_names(self) -> list[str]:
-        return [STATUS_NAMES[int(s)] for s in np.asarray(self.status)]
+    def status_names(self) -> list[str] | str:
+        """Status names: a list for a batch, a string for one run (``result[i]``)."""
+        status = np.asarray(self.status)
+        if status.ndim == 0:
+            return STATUS_NAMES[int(status)]
+        return [STATUS_NAMES[int(s)] for s in status]
 
     def __getitem__(self, i) -> "Result":
         """The i-th run (or a sub-batch), as a Result with a leading axis kept for slices."""

@@ -250,3 +250,18 @@ def test_gradient_flow_stops_at_loss_tol():
     assert np.all(np.isfinite(np.asarray(r.records["param_w"])))
     np.testing.assert_allclose(r.records["param_w"][-1], r.params["w"])
     assert np.all(np.diff(np.asarray(r.times)) >= 0)
+
+
+def test_gradient_flow_out_of_solver_steps_is_max_steps_not_diverged():
+    exp = _marion(
+        ib.GradientFlow(max_steps=20),
+        depth=3,
+        record=ib.Schedule(num=5),
+        sharpness=ib.SharpnessSpec(method="none"),
+    )
+    r = ib.run_trajectory(exp, t1=100.0, init_scale=0.4)
+    assert r.status_names() == "max_steps"
+    assert 0 < float(r.reached) < 100.0
+    # the state where the solver stopped, not inf/nan
+    assert np.isfinite(float(r.final["train_loss"]))
+    np.testing.assert_allclose(r.records["train_loss"][-1], r.final["train_loss"])
