@@ -15,14 +15,14 @@ endif
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e ".[test]"
+	$(PY) -m pip install --quiet -e ".[test,cvx]"
 	touch $(STAMP)
 
 run: $(STAMP)
 	$(PY) -m implicit_bias.run $(ARGS)
 
 test: $(STAMP)
-	$(PY) -m pytest $(PYTEST_MARK) $(ARGS)
+	$(PY) -m pytest $(PYTEST_MARK) --durations=15 $(ARGS)
 
 test-slow: $(STAMP)
 	$(PY) -m pytest -m slow $(ARGS)
