@@ -102,6 +102,10 @@ class BatchedLauncher(Launcher):
         skip_completed: skip points whose directory holds a complete run of the same config.
         pad_to: bucket sizes: ``pow2``, ``max`` or ``none`` (:func:`.plan.plan_group`).
         collect: write ``sweep.nc`` at the end.
+        submitit: ``{executor: slurm | local | null, ...}``: run each batch as a submitit job
+            (``null``: in this process). The other keys (``partition``, ``timeout_min``,
+            ``gpus_per_node``, ``cpus_per_task``, ``mem_gb``, ``additional_parameters``) are
+            passed to the executor (see :func:`_executor`).
     """
 
     def __init__(
@@ -110,6 +114,7 @@ class BatchedLauncher(Launcher):
         skip_completed: bool = True,
         pad_to: str = "pow2",
         collect: bool = True,
+        submitit: Any = None,
     ) -> None:
         super().__init__()
         if pad_to not in PAD_POLICIES:
@@ -122,6 +127,7 @@ class BatchedLauncher(Launcher):
         self.skip_completed = bool(skip_completed)
         self.pad_to = pad_to
         self.collect = bool(collect)
+        self.submitit = _submitit_options(submitit)
         self.config: DictConfig | None = None
         self.task_function: TaskFunction | None = None
         self.hydra_context: HydraContext | None = None
@@ -333,12 +339,30 @@ class BatchedLauncher(Launcher):
             sorted({c.size for c in chunks}),
         )
         run_seconds = 0.0
+        pending = None
+        if self.submitit["executor"] is not None:
+            # Every batch of the group is submitted at once (they run in parallel on the
+            # cluster); the results come back in order and are written here, as in-process.
+            executor = _executor(self.submitit, sweep_dir)
+            pending = [
+                executor.submit(
+                    run_chunk,
+                    exp,
+                    jax.device_get(_scalars([by_idx[i] for i in c.batch], first["dtype"])),
+                    first["dtype"],
+                )
+                for c in chunks
+            ]
+            log.info("submitted %d submitit job(s) to %s", len(pending), sweep_dir / ".submitit")
         with count_compilations("_simulate") as compiles:
             for ci, chunk in enumerate(chunks):
-                scalars = _scalars([by_idx[i] for i in chunk.batch], first["dtype"])
-                t0 = time.perf_counter()
-                result = _run_batch(exp, scalars, first["progress"])
-                wall = time.perf_counter() - t0
+                if pending is not None:
+                    result, wall = pending[ci].result()
+                else:
+                    scalars = _scalars([by_idx[i] for i in chunk.batch], first["dtype"])
+                    t0 = time.perf_counter()
+                    result = _run_batch(exp, scalars, first["progress"])
+                    wall = time.perf_counter() - t0
                 run_seconds += wall
                 self._save_chunk(chunk, result, exp, reference, by_idx, wall, returns)
                 log.info(
@@ -429,6 +453,84 @@ def _run_batch(exp, scalars, progress):
     from implicit_bias.engine import run_batch
 
     return run_batch(exp, scalars, progress=progress)
+
+
+def run_chunk(exp, scalars, dtype: str):
+    """A submitit job: one batch, computed as in-process; returns (result on host, seconds).
+
+    A module-level function (picklable by reference). ``scalars`` arrive as numpy arrays and
+    are made JAX arrays only after ``jax_enable_x64`` is set, so float64 values are not
+    truncated in a fresh worker process.
+    """
+    import jax
+
+    if dtype == "float64":
+        jax.config.update("jax_enable_x64", True)
+    _quiet_jax_logs()
+    scalars = jax.tree.map(jax.numpy.asarray, scalars)
+    t0 = time.perf_counter()
+    result = _run_batch(exp, scalars, False)
+    return jax.device_get(result), time.perf_counter() - t0
+
+
+#: Executors of the ``submitit`` option, and the keys passed through to them.
+SUBMITIT_EXECUTORS = ("slurm", "local", None)
+SUBMITIT_KEYS = (
+    "partition",
+    "timeout_min",
+    "gpus_per_node",
+    "cpus_per_task",
+    "mem_gb",
+    "additional_parameters",
+)
+
+
+def _submitit_options(options: Any) -> dict[str, Any]:
+    """The ``submitit`` option as a plain dict (``executor: None`` when not set)."""
+    if options is None:
+        options = {}
+    if not isinstance(options, dict):
+        options = OmegaConf.to_container(options, resolve=True)
+    options = dict(options)
+    options.setdefault("executor", None)
+    if options["executor"] not in SUBMITIT_EXECUTORS:
+        raise ValueError(
+            f"hydra.launcher.submitit.executor={options['executor']!r} is invalid: one of "
+            f"{list(SUBMITIT_EXECUTORS)}"
+        )
+    unknown = sorted(set(options) - {"executor", *SUBMITIT_KEYS})
+    if unknown:
+        raise ValueError(
+            f"hydra.launcher.submitit={unknown!r} is invalid: keys among "
+            f"{['executor', *SUBMITIT_KEYS]}"
+        )
+    return options
+
+
+def _executor(options: dict[str, Any], sweep_dir: Path):
+    """A submitit executor writing its logs and pickles to ``<sweep dir>/.submitit``.
+
+    ``slurm``: ``submitit.AutoExecutor(cluster="slurm")`` with the ``slurm_*`` parameters;
+    ``local``: ``submitit.LocalExecutor`` (a subprocess per job; used by the tests).
+    """
+    import submitit
+
+    folder = sweep_dir / ".submitit" / "%j"
+    params = {k: options[k] for k in SUBMITIT_KEYS if options.get(k) is not None}
+    if options["executor"] == "local":
+        executor = submitit.LocalExecutor(folder=folder)
+        local = {
+            k: params[k] for k in ("timeout_min", "gpus_per_node", "cpus_per_task") if k in params
+        }
+        executor.update_parameters(**local)
+        return executor
+    executor = submitit.AutoExecutor(folder=folder, cluster="slurm")
+    slurm = {
+        f"slurm_{k}" if k in ("partition", "additional_parameters") else k: v
+        for k, v in params.items()
+    }
+    executor.update_parameters(**slurm)
+    return executor
 
 
 # ------------------------------------------------------------------------------- helpers

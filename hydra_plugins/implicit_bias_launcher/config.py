@@ -11,6 +11,26 @@ from hydra.core.config_store import ConfigStore
 
 
 @dataclass
+class SubmititConf:
+    """Run each batch as a submitit job (``hydra.launcher.submitit.<key>=...``).
+
+    Attributes:
+        executor: ``slurm`` (``submitit.AutoExecutor(cluster="slurm")``), ``local``
+            (``submitit.LocalExecutor``: one subprocess per batch) or ``null`` (in-process).
+        partition, timeout_min, gpus_per_node, cpus_per_task, mem_gb, additional_parameters:
+            passed to the executor (SLURM's ``--partition``, ``--time``, ...; ``null``: unset).
+    """
+
+    executor: str | None = None
+    partition: str | None = None
+    timeout_min: int | None = None
+    gpus_per_node: int | None = None
+    cpus_per_task: int | None = None
+    mem_gb: int | None = None
+    additional_parameters: dict[str, Any] | None = None
+
+
+@dataclass
 class BatchedLauncherConf:
     """Options of the batched launcher (``hydra.launcher.<key>=...``).
 
@@ -22,6 +42,7 @@ class BatchedLauncherConf:
         pad_to: batch sizes compiled: ``pow2`` (next power of two), ``max`` (one size per
             group), ``none`` (exact sizes).
         collect: write ``sweep.nc`` (:func:`implicit_bias.collect`) at the end.
+        submitit: run each batch as a submitit job (SLURM or local), see :class:`SubmititConf`.
     """
 
     _target_: str = "hydra_plugins.implicit_bias_launcher.batched_launcher.BatchedLauncher"
@@ -29,6 +50,7 @@ class BatchedLauncherConf:
     skip_completed: bool = True
     pad_to: str = "pow2"
     collect: bool = True
+    submitit: SubmititConf = field(default_factory=SubmititConf)
 
 
 @dataclass
