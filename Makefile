@@ -4,10 +4,12 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
+# CI leaves out tests marked slow; test files are spread over the 2 cores (one file per worker,
+# so a file's compiled programs are shared by its tests).
 ifeq ($(CI),true)
-PYTEST_MARK := -m "not slow"
+PYTEST_MARK := -m "not slow" -n 2 --dist loadfile
 else
-PYTEST_MARK :=
+PYTEST_MARK := -n 2 --dist loadfile
 endif
 
 .PHONY: run test test-slow lint format figures bench clean
@@ -25,7 +27,7 @@ test: $(STAMP)
 	$(PY) -m pytest $(PYTEST_MARK) --durations=15 $(ARGS)
 
 test-slow: $(STAMP)
-	$(PY) -m pytest -m slow $(ARGS)
+	$(PY) -m pytest -m slow -n 2 --dist loadfile $(ARGS)
 
 lint: $(STAMP)
 	$(PY) -m ruff check implicit_bias tests benchmarks hydra_plugins
