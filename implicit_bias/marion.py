@@ -50,6 +50,7 @@ __all__ = [
     "FIG1_LRS",
     "Grid",
     "bounds",
+    "converged_to_minimizer",
     "critical_lr",
     "experiment",
     "fig1",
@@ -60,14 +61,20 @@ __all__ = [
     "fig5",
     "fig6",
     "fig7",
-    "converged_to_minimizer",
     "layer_alignment",
+    "lemma2",
     "min_train_loss",
     "run_grid",
 ]
 
 #: (lr, steps, repetitions) of Fig. 1, 3, 4 (Fig. 4: 4000 steps and 20 reps for every lr).
-FIG1_LRS = ((0.005, 40000, 20), (0.02, 10000, 20), (0.07, 4000, 20), (0.1, 4000, 20), (0.2, 2000, 80))
+FIG1_LRS = (
+    (0.005, 40000, 20),
+    (0.02, 10000, 20),
+    (0.07, 4000, 20),
+    (0.1, 4000, 20),
+    (0.2, 2000, 80),
+)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -133,7 +140,7 @@ def experiment(
 
 
 def bounds(
-    X: Float[Array, "b n d"], w_star: Float[Array, "b d"], L: int
+    X: Float[Array | np.ndarray, "b n d"], w_star: Float[Array | np.ndarray, "b d"], L: int
 ) -> dict[str, np.ndarray]:
     r"""Marion & Chizat bounds of each run, from its own data (vectorized
     :func:`implicit_bias.references.marion_bounds`), in float64.
@@ -161,11 +168,13 @@ def bounds(
     }
 
 
-def min_train_loss(X: Float[Array, "b n d"], y: Float[Array, "b n"]) -> np.ndarray:
+def min_train_loss(
+    X: Float[Array | np.ndarray, "b n d"], y: Float[Array | np.ndarray, "b n"]
+) -> np.ndarray:
     """The least-squares training loss ``min_w mean((X w - y)^2)`` of each run (float64)."""
     X = np.asarray(X, np.float64)
     y = np.asarray(y, np.float64)
-    w = np.stack([np.linalg.lstsq(Xi, yi, rcond=None)[0] for Xi, yi in zip(X, y)])
+    w = np.stack([np.linalg.lstsq(Xi, yi, rcond=None)[0] for Xi, yi in zip(X, y, strict=True)])
     return np.mean((np.einsum("bnd,bd->bn", X, w) - y) ** 2, axis=-1)
 
 
@@ -303,9 +312,7 @@ def run_grid(
                 )
                 if alignment:
                     params = {k: np.asarray(v, np.float64)[:b] for k, v in res.params.items()}
-                    init = {
-                        k: np.asarray(v, np.float64)[:b] for k, v in res.initial_params.items()
-                    }
+                    init = {k: np.asarray(v, np.float64)[:b] for k, v in res.initial_params.items()}
                     delta = {k: params[k] - init[k] for k in params}
                     for k, v in layer_alignment(params, depth).items():
                         out[k][sel] = v
@@ -322,7 +329,11 @@ def run_grid(
         )
     logger.info(
         "%d runs in %d batches of %d: %.1fs (%d compilations, %.1fs compiling)",
-        sum(len(v) for v in groups.values()), nbatch, batch_size, wall, comp.count,
+        sum(len(v) for v in groups.values()),
+        nbatch,
+        batch_size,
+        wall,
+        comp.count,
         comp.total_seconds,
     )
     dims = ("init_scale", "lr", "rep")
@@ -350,8 +361,15 @@ def _grid(scales, lrs) -> Grid:
 
 FIG1_GRID = _grid(np.linspace(0.25, 0.6, 10), FIG1_LRS)
 FIG4_GRID = _grid(np.linspace(0.0, 1.7, 10), tuple((lr, 4000, 20) for lr, _, _ in FIG1_LRS))
-FIG6_GRID = _grid(np.linspace(0.1, 0.36, 9), ((0.001, 40000, 100), (0.004, 10000, 20), (0.01, 4000, 20)))
-FIG7_GRID = _grid(np.linspace(0.428, 0.7, 8), ((0.005, 160000, 20), (0.02, 40000, 20), (0.07, 16000, 20)))
+FIG6_GRID = _grid(
+    np.linspace(0.1, 0.36, 9), ((0.001, 40000, 100), (0.004, 10000, 20), (0.01, 4000, 20))
+)
+FIG7_GRID = _grid(
+    np.linspace(0.428, 0.7, 8), ((0.005, 160000, 20), (0.02, 40000, 20), (0.07, 16000, 20))
+)
+#: Gradient-flow init scales: the five smallest of Fig. 1 (the larger ones are stiff: an
+#: explicit solver needs ~2.5e5 steps to t1 = 50 from 0.6, see sweeps/marion_fig1_flow.yaml).
+FLOW_SCALES = FIG1_GRID.init_scales[:5]
 FIG2_DEPTHS = (5, 10, 20, 40)
 FIG2_LRS = tuple(float(x) for x in np.logspace(-2, -0.3, 25))
 
@@ -362,19 +380,38 @@ def fig1(grid: Grid = FIG1_GRID, stats: dict | None = None, dtype: str = "float3
 
 
 def fig1_flow(
-    init_scales=tuple(np.linspace(0.25, 0.6, 10)),
+    init_scales=FLOW_SCALES,
     reps: int = 20,
     t1: float = 50.0,
     stats: dict | None = None,
 ) -> xr.Dataset:
     """Fig. 1 with gradient flow (float64, rtol 1e-10): the small-init sharpness of Corollary 2.
 
-    Needs ``jax_enable_x64``. ``lr`` is a dummy dimension of length one.
+    Needs ``jax_enable_x64``. One ``run_batch`` call per init scale: a batched adaptive solve
+    takes the step count of its stiffest run, and the flow's stiffness grows with the init
+    scale (the sharpness reached from 0.6 is ~1e4), so mixing scales would slow the small ones
+    down to the large ones' pace.
     """
     # lr is unused by the flow; 1.0 is a placeholder that passes validation.
     grid = Grid(tuple(float(s) for s in init_scales), ((1.0, 0, reps),))
     exp = experiment(flow=True, dtype="float64")
-    return run_grid(exp, grid, depth=10, t1=t1, alignment=True, stats=stats).isel(lr=0)
+    ds = run_grid(exp, grid, depth=10, t1=t1, alignment=True, stats=stats, batch_size=reps)
+    return ds.isel(lr=0)
+
+
+def lemma2(
+    init_scales=(0.25, 0.15, 0.1), reps: int = 2, t1: float = 20000.0, stats: dict | None = None
+) -> xr.Dataset:
+    """Lemma 2 diagnostics (:func:`layer_alignment`) after gradient flow from small inits.
+
+    The smaller the init, the longer the flow stays near the saddle at 0 (escape time grows
+    like ``init_scale^{-(L-2)}``): ``t1 = 2e4`` reaches the minimizer from 0.1 (measured: the
+    final loss equals the least-squares loss to 1e-8).
+    """
+    grid = Grid(tuple(float(s) for s in init_scales), ((1.0, 0, reps),))
+    exp = experiment(flow=True, dtype="float64")
+    ds = run_grid(exp, grid, depth=10, t1=t1, alignment=True, stats=stats, batch_size=reps)
+    return ds.isel(lr=0)
 
 
 def _trajectories(exp: Experiment, lrs, init_scale: float, steps: int, stats=None) -> xr.Dataset:
@@ -392,8 +429,11 @@ def _trajectories(exp: Experiment, lrs, init_scale: float, steps: int, stats=Non
             runs=len(lrs),
         )
     step = np.asarray(res.times)[0]
-    data = {k: (("lr", "step"), np.asarray(v, np.float64)) for k, v in res.records.items()
-            if np.ndim(v) == 2}
+    data = {
+        k: (("lr", "step"), np.asarray(v, np.float64))
+        for k, v in res.records.items()
+        if np.ndim(v) == 2
+    }
     ds = xr.Dataset(data, coords={"lr": np.asarray(lrs, np.float64), "step": step})
     ds["status"] = ("lr", np.asarray(res.status, np.int8))
     return ds
@@ -432,7 +472,10 @@ def fig2(
         # One batch per depth: all lrs x reps share the steps.
         parts.append(
             run_grid(
-                experiment("residual_linear", depth=L), grid, depth=L, stats=st,
+                experiment("residual_linear", depth=L),
+                grid,
+                depth=L,
+                stats=st,
                 batch_size=len(lrs) * reps,
             )
         )
