@@ -17,7 +17,7 @@ endif
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e ".[test,cvx]"
+	$(PY) -m pip install --quiet -e ".[test,cvx,slurm]"
 	touch $(STAMP)
 
 run: $(STAMP)
