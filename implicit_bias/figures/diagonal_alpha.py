@@ -16,7 +16,6 @@ fine alpha grid:
     python -m implicit_bias.figures.diagonal_alpha   # -> docs/figures/diagonal_alpha.png
 """
 
-import argparse
 import logging
 import time
 from pathlib import Path
@@ -24,6 +23,8 @@ from pathlib import Path
 import jax
 import numpy as np
 from omegaconf import DictConfig, OmegaConf, open_dict
+
+from implicit_bias.figures._cli import figure_parser
 
 logger = logging.getLogger(__name__)
 
@@ -152,11 +153,7 @@ def main(out: Path = OUT, overrides: tuple[str, ...] = ()) -> list[dict]:
 
 
 if __name__ == "__main__":
-    logging.basicConfig(level=logging.INFO, format="%(message)s")
-    for name in ("jax", "jax._src"):
-        logging.getLogger(name).setLevel(logging.ERROR)
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--out", type=Path, default=OUT)
+    parser = figure_parser(__doc__, OUT)
     parser.add_argument("overrides", nargs="*", help="Hydra overrides, e.g. integrator.rtol=1e-12")
     args = parser.parse_args()
     main(args.out, tuple(args.overrides))

@@ -16,13 +16,14 @@ noise draws as one batch (the seed draws the noise). Panels:
     python -m implicit_bias.figures.early_stopping_ridge  # -> docs/figures/early_stopping_ridge.png
 """
 
-import argparse
 import logging
 import time
 from pathlib import Path
 
 import jax
 import numpy as np
+
+from implicit_bias.figures._cli import figure_parser
 
 logger = logging.getLogger(__name__)
 
@@ -162,11 +163,7 @@ def main(out: Path = OUT, num_draws: int = NUM_DRAWS) -> dict:
 
 
 if __name__ == "__main__":
-    logging.basicConfig(level=logging.INFO, format="%(message)s")
-    for name in ("jax", "jax._src"):
-        logging.getLogger(name).setLevel(logging.ERROR)
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--out", type=Path, default=OUT)
+    parser = figure_parser(__doc__, OUT)
     parser.add_argument("--draws", type=int, default=NUM_DRAWS)
     args = parser.parse_args()
     main(args.out, args.draws)

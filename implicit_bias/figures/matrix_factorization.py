@@ -20,13 +20,14 @@ Four panels, all gradient descent in float64 from the identity initialization:
     python -m implicit_bias.figures.matrix_factorization  # docs/figures/matrix_factorization.png
 """
 
-import argparse
 import logging
 import time
 from pathlib import Path
 
 import jax
 import numpy as np
+
+from implicit_bias.figures._cli import figure_parser
 
 logger = logging.getLogger(__name__)
 
@@ -215,9 +216,5 @@ def main(out: Path = OUT) -> None:
 
 
 if __name__ == "__main__":
-    logging.basicConfig(level=logging.INFO, format="%(message)s")
-    for name in ("jax", "jax._src"):
-        logging.getLogger(name).setLevel(logging.ERROR)
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--out", type=Path, default=OUT)
+    parser = figure_parser(__doc__, OUT)
     main(parser.parse_args().out)

@@ -19,13 +19,14 @@ span R^2 so that Theorem 3's ``w_tilde`` is fully determined). Panels:
     python -m implicit_bias.figures.max_margin   # -> docs/figures/max_margin.png
 """
 
-import argparse
 import logging
 import time
 from pathlib import Path
 
 import jax
 import numpy as np
+
+from implicit_bias.figures._cli import figure_parser
 
 logger = logging.getLogger(__name__)
 
@@ -170,11 +171,7 @@ def main(out: Path = OUT, steps: int = STEPS) -> list[dict]:
 
 
 if __name__ == "__main__":
-    logging.basicConfig(level=logging.INFO, format="%(message)s")
-    for name in ("jax", "jax._src"):
-        logging.getLogger(name).setLevel(logging.ERROR)
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--out", type=Path, default=OUT)
+    parser = figure_parser(__doc__, OUT)
     parser.add_argument("--steps", type=int, default=STEPS)
     args = parser.parse_args()
     main(args.out, args.steps)

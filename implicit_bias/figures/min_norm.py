@@ -16,13 +16,14 @@ float64). Each run is compared with the limit predicted from its own data and in
     python -m implicit_bias.figures.min_norm   # -> docs/figures/min_norm.png
 """
 
-import argparse
 import logging
 import time
 from pathlib import Path
 
 import jax
 import numpy as np
+
+from implicit_bias.figures._cli import figure_parser
 
 logger = logging.getLogger(__name__)
 
@@ -139,9 +140,5 @@ def main(out: Path = OUT) -> list[dict]:
 
 
 if __name__ == "__main__":
-    logging.basicConfig(level=logging.INFO, format="%(message)s")
-    for name in ("jax", "jax._src"):
-        logging.getLogger(name).setLevel(logging.ERROR)
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--out", type=Path, default=OUT)
+    parser = figure_parser(__doc__, OUT)
     main(parser.parse_args().out)

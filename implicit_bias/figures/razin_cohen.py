@@ -18,13 +18,14 @@ below 1 (logged): GD tracks the gradient flow.
     python -m implicit_bias.figures.razin_cohen   # -> docs/figures/razin_cohen.png
 """
 
-import argparse
 import logging
 import time
 from pathlib import Path
 
 import jax
 import numpy as np
+
+from implicit_bias.figures._cli import figure_parser
 
 logger = logging.getLogger(__name__)
 
@@ -123,9 +124,5 @@ def main(out: Path = OUT) -> None:
 
 
 if __name__ == "__main__":
-    logging.basicConfig(level=logging.INFO, format="%(message)s")
-    for name in ("jax", "jax._src"):
-        logging.getLogger(name).setLevel(logging.ERROR)
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--out", type=Path, default=OUT)
+    parser = figure_parser(__doc__, OUT)
     main(parser.parse_args().out)

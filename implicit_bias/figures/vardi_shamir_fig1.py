@@ -13,12 +13,13 @@ with the exact two-phase closed form
     python -m implicit_bias.figures.vardi_shamir_fig1   # -> docs/figures/vardi_shamir_fig1.png
 """
 
-import argparse
 import logging
 from pathlib import Path
 
 import jax
 import numpy as np
+
+from implicit_bias.figures._cli import figure_parser
 
 from ..data.vardi_shamir import VardiShamir
 from ..engine import run_batch
@@ -122,9 +123,5 @@ def main(out: Path = OUT) -> dict[float, float]:
 
 
 if __name__ == "__main__":
-    logging.basicConfig(level=logging.INFO, format="%(message)s")
-    for name in ("jax", "jax._src"):
-        logging.getLogger(name).setLevel(logging.ERROR)
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--out", type=Path, default=OUT)
+    parser = figure_parser(__doc__, OUT)
     main(parser.parse_args().out)

@@ -15,12 +15,13 @@ batched, compiled program. The flow conserves :math:`v^2 - \|w\|^2 = \delta^2` (
     python -m implicit_bias.figures.vardi_shamir_fig2   # -> docs/figures/vardi_shamir_fig2.png
 """
 
-import argparse
 import logging
 from pathlib import Path
 
 import jax
 import numpy as np
+
+from implicit_bias.figures._cli import figure_parser
 
 from ..data.vardi_shamir import VardiShamir
 from ..engine import run_batch
@@ -109,9 +110,5 @@ def main(out: Path = OUT) -> dict[float, np.ndarray]:
 
 
 if __name__ == "__main__":
-    logging.basicConfig(level=logging.INFO, format="%(message)s")
-    for name in ("jax", "jax._src"):
-        logging.getLogger(name).setLevel(logging.ERROR)
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--out", type=Path, default=OUT)
+    parser = figure_parser(__doc__, OUT)
     main(parser.parse_args().out)
