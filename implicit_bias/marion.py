@@ -123,7 +123,8 @@ def experiment(
     elif model == "residual_linear":
         net, init = ResidualLinear(input_dim=d, depth=depth), Residual()
     elif model == "mlp":
-        net, init = MLP(input_dim=d, width=width, depth=depth, activation="gelu"), Gaussian()
+        net = MLP(input_dim=d, width=width, depth=depth, activation="gelu_tanh")
+        init = Gaussian()
     else:
         raise ValueError(f"model must be deep_linear, residual_linear or mlp, got {model!r}")
     integ = GradientFlow(rtol=1e-10, atol=1e-12, max_steps=1_000_000) if flow else GD()

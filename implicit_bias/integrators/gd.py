@@ -1,7 +1,6 @@
 """Full-batch gradient descent through optax."""
 
 import equinox as eqx
-import jax
 import optax
 
 from ..errors import check
@@ -40,7 +39,7 @@ class GD(AbstractDiscreteIntegrator):
         return GDState(params, self._optimizer(lr).init(params))
 
     def step(self, problem, state, lr):
-        loss, grads = jax.value_and_grad(problem.loss)(state.params)
+        loss, grads = problem.value_and_grad(state.params)
         updates, opt_state = self._optimizer(lr).update(grads, state.opt_state, state.params)
         return GDState(optax.apply_updates(state.params, updates), opt_state), loss
 

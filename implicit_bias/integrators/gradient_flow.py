@@ -52,7 +52,7 @@ class GradientFlow(AbstractContinuousIntegrator):
     def solve(self, problem, params, ts):
         def vector_field(t, y, args):
             del t, args
-            return jax.tree.map(jnp.negative, jax.grad(problem.loss)(y))
+            return jax.tree.map(jnp.negative, problem.grad(y))
 
         event = None
         if self.loss_tol is not None:

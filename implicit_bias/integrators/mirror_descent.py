@@ -115,7 +115,7 @@ class MirrorDescent(AbstractDiscreteIntegrator):
     def step(
         self, problem: Problem, state: MirrorDescentState, lr: Float[Array, ""]
     ) -> tuple[MirrorDescentState, Float[Array, ""]]:
-        loss, grads = jax.value_and_grad(problem.loss)(state.params)
+        loss, grads = problem.value_and_grad(state.params)
         dual = jax.tree.map(lambda z, g: z - lr * g, state.dual, grads)
         return MirrorDescentState(jax.tree.map(self.inverse_mirror_map, dual), dual), loss
 

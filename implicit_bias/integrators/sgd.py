@@ -50,7 +50,7 @@ class SGD(AbstractDiscreteIntegrator):
     def step(self, problem, state, lr):
         key, sub = jax.random.split(state.key)
         idx = jax.random.choice(sub, problem.data.n, (self.batch_size,), replace=False)
-        loss, grads = jax.value_and_grad(problem.batch_loss)(state.params, idx)
+        loss, grads = problem.batch_value_and_grad(state.params, idx)
         updates, opt_state = self._optimizer(lr).update(grads, state.opt_state, state.params)
         return SGDState(optax.apply_updates(state.params, updates), opt_state, key), loss
 

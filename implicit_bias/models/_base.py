@@ -34,6 +34,16 @@ class AbstractModel(eqx.Module):
     def apply(self, params: Params, x: Float[Array, "n d"]) -> Float[Array, " n"]:
         """Predictions on a batch of inputs."""
 
+    def apply_for_grad(self, params: Params, x: Float[Array, "n d"]) -> Float[Array, " n"]:
+        """:meth:`apply` for reverse-mode gradients only (the integrators' training gradient).
+
+        Same values as :meth:`apply`; a model may override it with a faster forward pass that
+        only reverse-mode autodiff can go through (e.g. ``jax.custom_vjp`` layers). Everything
+        that differentiates in forward mode (Hessian-vector products) uses :meth:`apply`.
+        Default: :meth:`apply`.
+        """
+        return self.apply(params, x)
+
     def predictor(self, params: Params) -> Float[Array, " d"]:
         """End-to-end linear map ``w`` with ``f(x) = w . x`` (models linear in x only)."""
         raise NotImplementedError(f"{type(self).__name__} is not linear in x")
