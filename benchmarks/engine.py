@@ -1,6 +1,7 @@
-"""GD throughput of the batched engine on the Marion & Chizat Fig. 1 model.
+"""GD throughput of the batched engine on the Marion & Chizat Fig. 1 (or Fig. 7) model.
 
     python benchmarks/engine.py [--steps 2000] [--batches 1,4,16,64,256,1024,4096]
+    python benchmarks/engine.py --model mlp [--steps 1000] [--batches 16,160,480]
 
 Model: deep linear, d = m = 5, L = 10 (230 parameters), n = 50 Gaussian samples, Gaussian init,
 GD, float32, sharpness only at start and end (as Fig. 1 records it). For each batch size it
@@ -10,6 +11,12 @@ run time); the ratio column is against the baseline named below.
 Baseline: the paper's code, measured at about 3k run-steps/s on the 2-core CPU this project
 is developed on (one run at a time in Python loops, 320 us per step with its sharpness) —
 see the "Measured hints" of the Marion & Chizat reproduction issue.
+
+``--model mlp``: the Fig. 7 network (bias-free GELU MLP, tanh-approximate GELU, L = 10,
+width 5, n = 50), which is not linear in x, so each step goes through the samples. Baseline:
+the same engine with the gradient by plain autodiff of ``MLP.apply`` (``h @ W.T`` layers)
+instead of the reverse-mode-only path ``MLP.apply_for_grad``; the table gives both and the
+ratio.
 """
 
 import argparse
@@ -35,10 +42,18 @@ def machine() -> str:
     )
 
 
-def bench(batch: int, steps: int, unroll: int) -> tuple[float, float]:
+class PlainMLP(ib.MLP):
+    """The MLP with its training gradient by plain autodiff of ``apply`` (the baseline)."""
+
+    def apply_for_grad(self, params, x):
+        return self.apply(params, x)
+
+
+def bench(batch: int, steps: int, unroll: int, model=None) -> tuple[float, float]:
+    del unroll
     exp = ib.Experiment(
-        model=ib.DeepLinear(input_dim=5, width=5, depth=10),
-        data=ib.GaussianRegression(n=50, d=5),
+        model=model or ib.DeepLinear(input_dim=5, width=5, depth=10),
+        data=ib.GaussianRegression(n=50, d=5, sigma=0.0 if model is not None else 1.0),
         init=ib.Gaussian(),
         integrator=ib.GD(),
         sharpness=ib.SharpnessSpec(track=False),
@@ -61,9 +76,12 @@ def main() -> None:
     p.add_argument("--steps", type=int, default=2000)
     p.add_argument("--batches", default="1,4,16,64,256,1024,4096")
     p.add_argument("--unroll", type=int, default=1)
+    p.add_argument("--model", choices=("deep_linear", "mlp"), default="deep_linear")
     a = p.parse_args()
     print("command:", " ".join([sys.executable, *sys.argv]))
     print("machine:", machine())
+    if a.model == "mlp":
+        return bench_mlp(a)
     print(f"baseline: paper's code, {PAPER_RUN_STEPS_PER_S:,.0f} run-steps/s (2-core CPU)")
     print(f"{'batch':>6} {'compile s':>10} {'run s':>8} {'run-steps/s':>13} {'x paper':>9}")
     for b in (int(x) for x in a.batches.split(",")):
@@ -72,6 +90,23 @@ def main() -> None:
         print(
             f"{b:>6} {compile_s:>10.2f} {run_s:>8.3f} {rate:>13,.0f} "
             f"{rate / PAPER_RUN_STEPS_PER_S:>9.1f}",
+            flush=True,
+        )
+
+
+def bench_mlp(a) -> None:
+    kw = dict(input_dim=5, width=5, depth=10, activation="gelu_tanh")
+    print("baseline: plain autodiff of MLP.apply, same engine")
+    print(
+        f"{'batch':>6} {'plain us/step':>14} {'plain run-steps/s':>18} {'reverse us/step':>16} "
+        f"{'reverse run-steps/s':>20} {'x plain':>8}"
+    )
+    for b in (int(x) for x in a.batches.split(",")):
+        _, plain = bench(b, a.steps, 1, PlainMLP(**kw))
+        _, fast = bench(b, a.steps, 1, ib.MLP(**kw))
+        print(
+            f"{b:>6} {plain / a.steps * 1e6:>14.0f} {b * a.steps / plain:>18,.0f} "
+            f"{fast / a.steps * 1e6:>16.0f} {b * a.steps / fast:>20,.0f} {plain / fast:>8.2f}",
             flush=True,
         )
 
