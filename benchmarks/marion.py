@@ -42,6 +42,12 @@ def main(argv=None) -> dict:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--figs", default=",".join(figs.FAST))
     parser.add_argument("--quick", action="store_true")
+    parser.add_argument(
+        "--workers",
+        type=int,
+        default=None,
+        help="CPU worker processes for the step-bound figures (default: one per core)",
+    )
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     logging.getLogger("jax").setLevel(logging.WARNING)
@@ -49,11 +55,13 @@ def main(argv=None) -> dict:
     jax.config.update("jax_enable_x64", True)
     print("command:", " ".join([sys.executable, *sys.argv]))
     print("machine:", machine())
+    workers = figs.default_workers() if args.workers is None else args.workers
+    print(f"worker processes for figures {', '.join(figs.WORKER_FIGS)}: {workers}")
     cache: dict = {}
     stats = {}
     tic = time.perf_counter()
     for f in args.figs.split(","):
-        stats[f] = figs.make(f, args.quick, cache)
+        stats[f] = figs.make(f, args.quick, cache, workers=args.workers)
     total = time.perf_counter() - tic
     print()
     print("| figure | runs | wall s | compile s | compilations |")

@@ -337,6 +337,7 @@ def run_batch(
     *,
     progress: bool | None = None,
     devices: int | None = None,
+    workers: int | None = None,
     **kw,
 ) -> Result:
     """Run a batch of trajectories as one compiled, vmapped program.
@@ -347,6 +348,10 @@ def run_batch(
         progress: show a tqdm progress bar (default: only on a TTY).
         devices: number of devices to split the batch over (default: all devices of the
             default backend); results do not depend on it.
+        workers: CPU only: split the batch over this many worker processes, each pinned to
+            one core (:mod:`implicit_bias.workers`; about 2x faster on 2 cores for the small
+            kernels of these experiments). ``None`` or 1: in this process. Results do not
+            depend on it. No progress bar with workers.
 
     Returns:
         A :class:`Result` with a leading batch axis.
@@ -356,6 +361,8 @@ def run_batch(
     elif kw:
         raise TypeError("pass either scalars or keywords, not both")
     batch = scalars.batch_size
+    if workers is not None and workers != 1:
+        return _run_in_workers(exp, scalars, workers, devices)
     devs = _devices(devices)
     if exp.dtype == "float64" and not jax.config.read("jax_enable_x64"):
         raise RuntimeError(
@@ -379,6 +386,32 @@ def run_batch(
     if result.batch_size != batch:
         result = result[:batch]
     logger.info("ran %d trajectories in %.2fs", batch, time.perf_counter() - t0)
+    return result
+
+
+def _run_in_workers(exp: Experiment, scalars: Scalars, workers, devices) -> Result:
+    from . import workers as workers_mod
+
+    if not isinstance(workers, int) or workers < 1:
+        raise ConfigError("workers", workers, "null or an integer >= 1")
+    if jax.default_backend() != "cpu":
+        backend = jax.default_backend()
+        raise ConfigError("workers", workers, f"1 on the {backend} backend (CPU only)")
+    if devices not in (None, 1):
+        raise ConfigError("devices", devices, "null or 1 with workers > 1")
+    if exp.dtype == "float64" and not jax.config.read("jax_enable_x64"):
+        raise RuntimeError(
+            "dtype=float64 needs jax_enable_x64: call "
+            'jax.config.update("jax_enable_x64", True) before creating arrays'
+        )
+    t0 = time.perf_counter()
+    result = workers_mod.pool(workers).run(exp, scalars)
+    logger.info(
+        "ran %d trajectories in %d worker processes in %.2fs",
+        scalars.batch_size,
+        workers,
+        time.perf_counter() - t0,
+    )
     return result
 
 

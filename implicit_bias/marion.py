@@ -104,6 +104,7 @@ def experiment(
     flow: bool = False,
     track: bool = False,
     every: int | None = None,
+    sharpness: str = "lanczos",
     dtype: str = "float32",
 ) -> Experiment:
     """The Experiment of a Marion & Chizat setting.
@@ -116,6 +117,7 @@ def experiment(
         flow: gradient flow (rtol 1e-10, atol 1e-12, float64 advised) instead of GD.
         track: measure the sharpness at every record point.
         every: record every ``every`` steps (default: 100 linearly spaced record points).
+        sharpness: the sharpness estimator (``none`` for figures that do not show it).
         dtype: ``float32`` or ``float64``.
     """
     if model == "deep_linear":
@@ -134,7 +136,7 @@ def experiment(
         data=GaussianRegression(n=n, d=d, sigma=sigma),
         init=init,
         integrator=integ,
-        sharpness=SharpnessSpec(track=track),
+        sharpness=SharpnessSpec(method=sharpness, track=track),
         record=record,
         dtype=dtype,
     )
@@ -240,6 +242,7 @@ def run_grid(
     t1: float | None = None,
     alignment: bool = False,
     stats: dict | None = None,
+    workers: int | None = None,
 ) -> xr.Dataset:
     """Run ``init_scales x (lr, steps, reps)`` with as few compiled programs as possible.
 
@@ -255,6 +258,9 @@ def run_grid(
         t1: final time (gradient flow; ``steps`` is then ignored).
         alignment: also compute :func:`layer_alignment` of the final layers.
         stats: filled with ``wall_s``, ``compile_s``, ``compilations``, ``batches``, ``runs``.
+        workers: CPU worker processes per batch (:mod:`implicit_bias.workers`); each compiles
+            the figure's program once. Pays off when the steps dominate the compile time
+            (Fig. 1, 6, 7 on the 2-core CPU).
 
     Returns:
         Dataset with dims ``(init_scale, lr, rep)``; ``status == -1`` where a lr has fewer reps.
@@ -289,7 +295,11 @@ def run_grid(
                 pad = chunk + [chunk[-1]] * (batch_size - len(chunk))
                 idx = np.asarray(pad)
                 kw = dict(
-                    seed=idx[:, 2], init_scale=scales[idx[:, 0]], lr=lrs[idx[:, 1]], progress=False
+                    seed=idx[:, 2],
+                    init_scale=scales[idx[:, 0]],
+                    lr=lrs[idx[:, 1]],
+                    progress=False,
+                    workers=workers,
                 )
                 if t1 is not None:
                     kw["t1"] = t1
@@ -375,9 +385,15 @@ FIG2_DEPTHS = (5, 10, 20, 40)
 FIG2_LRS = tuple(float(x) for x in np.logspace(-2, -0.3, 25))
 
 
-def fig1(grid: Grid = FIG1_GRID, stats: dict | None = None, dtype: str = "float32") -> xr.Dataset:
+def fig1(
+    grid: Grid = FIG1_GRID,
+    stats: dict | None = None,
+    dtype: str = "float32",
+    workers: int | None = None,
+) -> xr.Dataset:
     """Fig. 1 (a, b) and Fig. 3: deep linear L = 10, Gaussian init; with Lemma 2 diagnostics."""
-    return run_grid(experiment(dtype=dtype), grid, depth=10, alignment=True, stats=stats)
+    exp = experiment(dtype=dtype)
+    return run_grid(exp, grid, depth=10, alignment=True, stats=stats, workers=workers)
 
 
 def fig1_flow(
@@ -464,7 +480,11 @@ def fig2(
     init_scale: float = 0.25,
     stats: dict | None = None,
 ) -> xr.Dataset:
-    """Fig. 2: residual networks of depth 5 ... 40 over lr, init scale 0.25; dims add ``depth``."""
+    """Fig. 2: residual networks of depth 5 ... 40 over lr, init scale 0.25; dims add ``depth``.
+
+    Only distances and statuses are plotted, so no sharpness is computed (the Lanczos
+    program is a third of each depth's compile time).
+    """
     parts = []
     total = {"wall_s": 0.0, "compile_s": 0.0, "compilations": 0, "batches": 0, "runs": 0}
     for L in depths:
@@ -473,7 +493,7 @@ def fig2(
         # One batch per depth: all lrs x reps share the steps.
         parts.append(
             run_grid(
-                experiment("residual_linear", depth=L),
+                experiment("residual_linear", depth=L, sharpness="none"),
                 grid,
                 depth=L,
                 stats=st,
@@ -509,11 +529,18 @@ def critical_lr(ds: xr.Dataset, threshold: float = 0.5) -> xr.DataArray:
     return xr.DataArray(out, coords={"depth": failed.depth.values}, dims="depth")
 
 
-def fig6(grid: Grid = FIG6_GRID, stats: dict | None = None) -> xr.Dataset:
+def fig6(
+    grid: Grid = FIG6_GRID, stats: dict | None = None, workers: int | None = None
+) -> xr.Dataset:
     """Fig. 6: n = 15 < d = 20, L = 5, Gaussian init."""
-    return run_grid(experiment(n=15, d=20, depth=5), grid, depth=5, stats=stats)
+    exp = experiment(n=15, d=20, depth=5)
+    return run_grid(exp, grid, depth=5, stats=stats, workers=workers)
 
 
-def fig7(grid: Grid = FIG7_GRID, stats: dict | None = None) -> xr.Dataset:
-    """Fig. 7: bias-free GELU MLP, L = 10, width 5, sigma = 0."""
-    return run_grid(experiment("mlp", sigma=0.0), grid, depth=10, stats=stats)
+def fig7(
+    grid: Grid = FIG7_GRID, stats: dict | None = None, workers: int | None = None
+) -> xr.Dataset:
+    """Fig. 7: bias-free GELU MLP (tanh-approximate GELU, as the paper's code), L = 10, width 5,
+    sigma = 0."""
+    exp = experiment("mlp", sigma=0.0)
+    return run_grid(exp, grid, depth=10, stats=stats, workers=workers)

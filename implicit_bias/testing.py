@@ -49,6 +49,19 @@ class Compilations:
 
 
 _LOCK = threading.Lock()
+#: The collectors of the ``count_compilations`` blocks now open.
+_ACTIVE: list[tuple[str | None, Compilations]] = []
+
+
+def record_compilations(names: list[str], seconds: list[float]) -> None:
+    """Report compilations that happened elsewhere (in worker processes,
+    :mod:`implicit_bias.workers`) to every open :func:`count_compilations` block."""
+    with _LOCK:
+        for match, found in _ACTIVE:
+            for name, sec in zip(names, seconds, strict=True):
+                if match is None or match in name:
+                    found.names.append(name)
+                    found.seconds.append(float(sec))
 
 
 @contextlib.contextmanager
@@ -75,7 +88,12 @@ def count_compilations(match: str | None = None) -> Iterator[Compilations]:
                 found.seconds.append(float(duration))
 
     jax.monitoring.register_event_duration_secs_listener(listener)
+    entry = (match, found)
+    with _LOCK:
+        _ACTIVE.append(entry)
     try:
         yield found
     finally:
         jax.monitoring.unregister_event_duration_listener(listener)
+        with _LOCK:
+            _ACTIVE.remove(entry)

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import time
 from pathlib import Path
 
@@ -225,13 +226,36 @@ def plot_fig6(ds, out: Path) -> float:
     return slope
 
 
-def make(fig: str, quick: bool = False, cache: dict | None = None, replot: bool = False) -> dict:
-    """Run one figure's grid (or load it, ``replot``), save it, draw it, return its timings."""
+#: Figures whose GD steps outweigh their compile time: they run in CPU worker processes
+#: (``--workers``, :mod:`implicit_bias.workers`). Measured on the 2-core CPU: a worker compiles
+#: on one core (~8 s instead of ~5 s), then steps ~1.8x faster; the others are compile-bound.
+WORKER_FIGS = ("1", "6", "7")
+
+
+def default_workers() -> int:
+    """One worker per core on the CPU backend, else 1 (in-process)."""
+    if jax.default_backend() != "cpu" or not hasattr(os, "sched_getaffinity"):
+        return 1
+    return len(os.sched_getaffinity(0))
+
+
+def make(
+    fig: str,
+    quick: bool = False,
+    cache: dict | None = None,
+    replot: bool = False,
+    workers: int | None = None,
+) -> dict:
+    """Run one figure's grid (or load it, ``replot``), save it, draw it, return its timings.
+
+    ``workers`` applies to the figures of :data:`WORKER_FIGS` (default: :func:`default_workers`).
+    """
     from .. import marion as m
 
     cache = {} if cache is None else cache
     if fig not in FIGS:
         raise ValueError(f"unknown figure {fig!r}; one of {FIGS} or all")
+    w = (default_workers() if workers is None else workers) if fig in WORKER_FIGS else None
 
     def get(run, *args, **kw):
         # Full-size data is saved before drawing (a plotting error must not lose a run);
@@ -251,7 +275,7 @@ def make(fig: str, quick: bool = False, cache: dict | None = None, replot: bool 
     q = 0.05 if quick else 1.0
     if fig == "1":
         grid = m.FIG1_GRID.shrink(q, 4, 5) if quick else m.FIG1_GRID
-        ds = cache["1"] = get(m.fig1, grid, stats=st)
+        ds = cache["1"] = get(m.fig1, grid, stats=st, workers=w)
         plot_grid(
             ds,
             out / "marion_fig1.png",
@@ -284,11 +308,11 @@ def make(fig: str, quick: bool = False, cache: dict | None = None, replot: bool 
         plot_grid(ds, out / "marion_fig4.png", "Fig. 4: residual linear, L = 10")
     elif fig == "6":
         grid = m.FIG6_GRID.shrink(q, 4, 5) if quick else m.FIG6_GRID
-        ds = cache["6"] = get(m.fig6, grid, stats=st)
+        ds = cache["6"] = get(m.fig6, grid, stats=st, workers=w)
         st["gap_slope"] = plot_fig6(ds, out / "marion_fig6.png")
     elif fig == "7":
         grid = m.FIG7_GRID.shrink(q, 4, 4) if quick else m.FIG7_GRID
-        ds = cache["7"] = get(m.fig7, grid, stats=st)
+        ds = cache["7"] = get(m.fig7, grid, stats=st, workers=w)
         plot_grid(ds, out / "marion_fig7.png", "Fig. 7: GELU MLP, L = 10, sigma = 0")
     st["total_s"] = time.perf_counter() - tic
     logger.info(
@@ -315,6 +339,13 @@ def main(argv=None) -> dict:
     parser.add_argument(
         "--replot", action="store_true", help=f"redraw from the saved {DATA}/fig<name>.nc"
     )
+    parser.add_argument(
+        "--workers",
+        type=int,
+        default=None,
+        help=f"CPU worker processes for figures {', '.join(WORKER_FIGS)} (default: one per "
+        "core on CPU; 1: in this process)",
+    )
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     logging.getLogger("jax").setLevel(logging.WARNING)
@@ -323,7 +354,7 @@ def main(argv=None) -> dict:
     OUT.mkdir(parents=True, exist_ok=True)
     figs = FIGS if args.fig == "all" else tuple(args.fig.split(","))
     cache: dict = {}
-    return {f: make(f, args.quick, cache, args.replot) for f in figs}
+    return {f: make(f, args.quick, cache, args.replot, args.workers) for f in figs}
 
 
 if __name__ == "__main__":

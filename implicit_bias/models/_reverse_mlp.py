@@ -22,8 +22,8 @@ rounding):
 A ``custom_vjp`` function cannot be differentiated in forward mode, so this path is used only
 for reverse-mode gradients (:meth:`implicit_bias.Problem.value_and_grad`, i.e. the integrators);
 Hessian-vector products (forward-over-reverse) and everything else use the model's plain
-``apply``. ``tests/test_engine.py`` checks that both paths give the same loss and gradient, and the same
-GD trajectory.
+``apply``. ``tests/test_engine.py`` checks that both paths give the same loss and gradient, and
+the same GD trajectory.
 """
 
 from collections.abc import Callable
