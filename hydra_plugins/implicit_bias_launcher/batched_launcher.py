@@ -106,11 +106,13 @@ class BatchedLauncher(Launcher):
             (``null``: in this process). The other keys (``partition``, ``timeout_min``,
             ``gpus_per_node``, ``cpus_per_task``, ``mem_gb``, ``additional_parameters``) are
             passed to the executor (see :func:`_executor`).
+        workers: CPU worker processes per in-process batch (:mod:`implicit_bias.workers`).
     """
 
     def __init__(
         self,
         max_batch_size: int | None = None,
+        workers: int | None = None,
         skip_completed: bool = True,
         pad_to: str = "pow2",
         collect: bool = True,
@@ -124,6 +126,9 @@ class BatchedLauncher(Launcher):
                 f"hydra.launcher.max_batch_size={max_batch_size!r} is invalid: null or an int >= 1"
             )
         self.max_batch_size = None if max_batch_size is None else int(max_batch_size)
+        if workers is not None and int(workers) < 1:
+            raise ValueError(f"hydra.launcher.workers={workers!r} is invalid: null or an int >= 1")
+        self.workers = None if workers is None else int(workers)
         self.skip_completed = bool(skip_completed)
         self.pad_to = pad_to
         self.collect = bool(collect)
@@ -361,7 +366,7 @@ class BatchedLauncher(Launcher):
                 else:
                     scalars = _scalars([by_idx[i] for i in chunk.batch], first["dtype"])
                     t0 = time.perf_counter()
-                    result = _run_batch(exp, scalars, first["progress"])
+                    result = _run_batch(exp, scalars, first["progress"], self.workers)
                     wall = time.perf_counter() - t0
                 run_seconds += wall
                 self._save_chunk(chunk, result, exp, reference, by_idx, wall, returns)
@@ -448,10 +453,12 @@ class BatchedLauncher(Launcher):
             log.exception("collecting %s failed (run implicit_bias.collect again)", sweep_dir)
 
 
-def _run_batch(exp, scalars, progress):
+def _run_batch(exp, scalars, progress, workers=None):
     """:func:`implicit_bias.run_batch` (imported late: Hydra imports this module at start)."""
     from implicit_bias.engine import run_batch
 
+    if workers is not None and workers > 1:
+        return run_batch(exp, scalars, workers=workers)
     return run_batch(exp, scalars, progress=progress)
 
 

@@ -43,10 +43,13 @@ class BatchedLauncherConf:
             group), ``none`` (exact sizes).
         collect: write ``sweep.nc`` (:func:`implicit_bias.collect`) at the end.
         submitit: run each batch as a submitit job (SLURM or local), see :class:`SubmititConf`.
+        workers: CPU worker processes per batch (:mod:`implicit_bias.workers`; ``null`` or 1:
+            in the launcher's process). Pays off for groups whose steps outweigh compilation.
     """
 
     _target_: str = "hydra_plugins.implicit_bias_launcher.batched_launcher.BatchedLauncher"
     max_batch_size: int | None = None
+    workers: int | None = None
     skip_completed: bool = True
     pad_to: str = "pow2"
     collect: bool = True
