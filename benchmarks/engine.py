@@ -15,8 +15,9 @@ see the "Measured hints" of the Marion & Chizat reproduction issue.
 ``--model mlp``: the Fig. 7 network (bias-free GELU MLP, tanh-approximate GELU, L = 10,
 width 5, n = 50), which is not linear in x, so each step goes through the samples. Baseline:
 the same engine with the gradient by plain autodiff of ``MLP.apply`` (``h @ W.T`` layers)
-instead of the reverse-mode-only path ``MLP.apply_for_grad``; the table gives both and the
-ratio.
+instead of the reverse-mode-only path ``MLP.apply_for_grad``; the table gives both, and the
+reverse path split over ``--workers`` CPU worker processes (``implicit_bias.workers``), with
+the ratios against the baseline.
 """
 
 import argparse
@@ -49,7 +50,7 @@ class PlainMLP(ib.MLP):
         return self.apply(params, x)
 
 
-def bench(batch: int, steps: int, unroll: int, model=None) -> tuple[float, float]:
+def bench(batch: int, steps: int, unroll: int, model=None, workers=None) -> tuple[float, float]:
     del unroll
     exp = ib.Experiment(
         model=model or ib.DeepLinear(input_dim=5, width=5, depth=10),
@@ -60,7 +61,7 @@ def bench(batch: int, steps: int, unroll: int, model=None) -> tuple[float, float
         record=ib.Schedule(num=10),
     )
     scales = np.linspace(0.25, 0.6, batch)
-    kw = dict(init_scale=scales, lr=0.02, steps=steps, seed=np.arange(batch), progress=False)
+    kw = dict(init_scale=scales, lr=0.02, steps=steps, seed=np.arange(batch), workers=workers)
     t0 = time.perf_counter()
     ib.run_batch(exp, **kw)  # compile + run
     first = time.perf_counter() - t0
@@ -77,6 +78,9 @@ def main() -> None:
     p.add_argument("--batches", default="1,4,16,64,256,1024,4096")
     p.add_argument("--unroll", type=int, default=1)
     p.add_argument("--model", choices=("deep_linear", "mlp"), default="deep_linear")
+    p.add_argument(
+        "--workers", type=int, default=2, help="--model mlp: also time this many CPU workers"
+    )
     a = p.parse_args()
     print("command:", " ".join([sys.executable, *sys.argv]))
     print("machine:", machine())
@@ -96,17 +100,20 @@ def main() -> None:
 
 def bench_mlp(a) -> None:
     kw = dict(input_dim=5, width=5, depth=10, activation="gelu_tanh")
-    print("baseline: plain autodiff of MLP.apply, same engine")
+    k = a.workers
+    print("baseline: plain autodiff of MLP.apply, same engine, one process")
     print(
-        f"{'batch':>6} {'plain us/step':>14} {'plain run-steps/s':>18} {'reverse us/step':>16} "
-        f"{'reverse run-steps/s':>20} {'x plain':>8}"
+        f"{'batch':>6} {'plain us/step':>14} {'reverse us/step':>16} {'x plain':>8} "
+        f"{f'reverse, {k} workers':>20} {'x plain':>8} {'run-steps/s':>12}"
     )
     for b in (int(x) for x in a.batches.split(",")):
         _, plain = bench(b, a.steps, 1, PlainMLP(**kw))
         _, fast = bench(b, a.steps, 1, ib.MLP(**kw))
+        _, work = bench(b, a.steps, 1, ib.MLP(**kw), workers=k)
+        us = 1e6 / a.steps
         print(
-            f"{b:>6} {plain / a.steps * 1e6:>14.0f} {b * a.steps / plain:>18,.0f} "
-            f"{fast / a.steps * 1e6:>16.0f} {b * a.steps / fast:>20,.0f} {plain / fast:>8.2f}",
+            f"{b:>6} {plain * us:>14.0f} {fast * us:>16.0f} {plain / fast:>8.2f} "
+            f"{work * us:>20.0f} {plain / work:>8.2f} {b * a.steps / work:>12,.0f}",
             flush=True,
         )
 

@@ -1,6 +1,6 @@
 """Wall time of the whole Marion & Chizat (2024) reproduction with the paper's grids.
 
-    python benchmarks/marion.py [--figs 1,flow,1cd,2,4,5,6,7] [--quick]
+    python benchmarks/marion.py [--figs 1,flow,1cd,2,4,5,6,7] [--quick] [--workers N]
 
 Runs each figure of :mod:`implicit_bias.figures.marion` (grid + plot) with the paper's grids and
 step counts and prints, per figure: runs, wall time, compile time, number of compilations of
@@ -40,7 +40,7 @@ def main(argv=None) -> dict:
     from implicit_bias.figures import marion as figs
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--figs", default=",".join(figs.FAST))
+    parser.add_argument("--figs", default=",".join(figs.FIGS))
     parser.add_argument("--quick", action="store_true")
     parser.add_argument(
         "--workers",

@@ -16,9 +16,9 @@ Design: :func:`run_batch` with ``workers=k`` splits the batch into ``k`` contigu
 sends each, with the (picklable, static) :class:`~implicit_bias.Experiment`, to a persistent
 worker process (a fresh interpreter) pinned to one core (``os.sched_setaffinity``); each calls
 :func:`implicit_bias.run_batch` on its slice and sends back the Result as numpy arrays, which
-are concatenated in batch order. Results are identical to ``workers=1`` (each run is an
-independent vmap lane; a lane's arithmetic does not depend on the batch size, see
-``tests/test_workers.py``). Workers are started once, as ``python -c`` subprocesses talking
+are concatenated in batch order. Results equal those of ``workers=1`` up to the order of
+floating-point sums (each run is an independent vmap lane, but XLA may vectorize a reduction
+differently for another batch size; ``tests/test_workers.py``). Workers are started once, as ``python -c`` subprocesses talking
 pickle over their stdin/stdout (no ``multiprocessing``: its "spawn" start method re-imports the
 user's ``__main__``, which breaks scripts without a main guard, and a fork of a process whose
 XLA runtime has threads is unsafe), and kept for the life of the process, so each worker

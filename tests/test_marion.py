@@ -103,3 +103,23 @@ def test_critical_lr_measure():
     assert got.sel(depth=5) == pytest.approx(0.2) and np.isnan(got.sel(depth=10))
     claims = critical_lr_claims(ds)
     assert claims[0].passed and not claims[1].passed
+
+
+def test_fig7_quick_draws_and_replots(tmp_path, monkeypatch):
+    # The GELU MLP figure end to end on a small grid: the network has no w*, so the plot must
+    # fall back to the training loss (a full-size run once crashed at this point, after the
+    # 4-minute grid). Full-size data is saved before drawing and --replot redraws from it.
+    from implicit_bias.figures import marion as figs
+
+    monkeypatch.setattr(figs, "DATA", tmp_path)
+    monkeypatch.setattr(figs, "OUT", tmp_path / "docs")
+    grid = m.Grid((0.45, 0.6), ((0.07, 300, 2),))
+    monkeypatch.setattr(m, "FIG7_GRID", grid)
+    st = figs.make("7", workers=1)
+    assert st["runs"] == 4 and st["compilations"] == 1
+    assert (tmp_path / "fig7.nc").is_file()
+    png = tmp_path / "docs" / "marion_fig7.png"
+    assert png.stat().st_size > 10_000
+    png.unlink()
+    figs.make("7", replot=True)
+    assert png.stat().st_size > 10_000

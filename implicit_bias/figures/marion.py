@@ -15,10 +15,10 @@ r"""Marion & Chizat (2024) figures from :mod:`implicit_bias.marion` (full grids 
 
     python -m implicit_bias.figures.marion [--fig 1|1cd|2|4|5|6|7|flow|all] [--quick] [--replot]
 
-The default draws every figure but Fig. 7 (about 6 min on the 2-core CPU, mostly compilation);
-``--fig 7`` (or ``all``) adds the MLP grid (about 4 min). The data of each full-size figure is
-saved to ``outputs/marion/fig<name>.nc`` before it is drawn; ``--replot`` redraws from those
-files without running anything.
+The default draws every figure (about 3.5 min on the 2-core CPU, 2 of them for the GELU MLP of
+Fig. 7, see ``benchmarks/marion.py``). The data of each full-size figure is saved to
+``outputs/marion/fig<name>.nc`` before it is drawn; ``--replot`` redraws from those files
+without running anything.
 """
 
 from __future__ import annotations
@@ -39,9 +39,6 @@ OUT = ROOT / "docs" / "figures"
 #: Where the full-size figures' Datasets are saved (``fig<name>.nc``), for ``--replot``.
 DATA = ROOT / "outputs" / "marion"
 FIGS = ("1", "flow", "1cd", "2", "4", "5", "6", "7")
-#: What ``make figures`` draws: every figure but the GELU MLP (Fig. 7, not linear in x: each
-#: step costs O(n L m^2), and its grid is 3.5e7 run-steps).
-FAST = FIGS[:-1]
 
 
 def _save(name: str, ds) -> None:
@@ -331,9 +328,9 @@ def main(argv=None) -> dict:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument(
         "--fig",
-        default=",".join(FAST),
-        help=f"comma-separated, from {', '.join(FIGS)}, or all (default: all but 7, whose "
-        "full grid takes ~4 min on the 2-core CPU)",
+        default="all",
+        help=f"comma-separated, from {', '.join(FIGS)}, or all (default: all; ~3.5 min on the "
+        "2-core CPU)",
     )
     parser.add_argument("--quick", action="store_true", help="small grids (seconds)")
     parser.add_argument(
