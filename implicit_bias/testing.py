@@ -47,6 +47,20 @@ class Compilations:
         """Total backend compile time, in seconds."""
         return float(sum(self.seconds))
 
+    @property
+    def wall_seconds(self) -> float:
+        """Compile time on the critical path: compilations in this process add up; those of
+        worker processes (names ending in ``[worker i]``), which compile in parallel, count as
+        the busiest worker's total."""
+        own, workers = 0.0, {}
+        for name, sec in zip(self.names, self.seconds, strict=True):
+            if name.endswith("]") and "[worker " in name:
+                tag = name.rsplit("[worker ", 1)[1]
+                workers[tag] = workers.get(tag, 0.0) + sec
+            else:
+                own += sec
+        return own + max(workers.values(), default=0.0)
+
 
 _LOCK = threading.Lock()
 #: The collectors of the ``count_compilations`` blocks now open.
@@ -96,4 +110,5 @@ def count_compilations(match: str | None = None) -> Iterator[Compilations]:
     finally:
         jax.monitoring.unregister_event_duration_listener(listener)
         with _LOCK:
-            _ACTIVE.remove(entry)
+            # By identity: two collectors with the same content compare equal (dataclass eq).
+            _ACTIVE[:] = [e for e in _ACTIVE if e is not entry]

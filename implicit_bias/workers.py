@@ -18,12 +18,14 @@ worker process (a fresh interpreter) pinned to one core (``os.sched_setaffinity`
 :func:`implicit_bias.run_batch` on its slice and sends back the Result as numpy arrays, which
 are concatenated in batch order. Results equal those of ``workers=1`` up to the order of
 floating-point sums (each run is an independent vmap lane, but XLA may vectorize a reduction
-differently for another batch size; ``tests/test_workers.py``). Workers are started once, as ``python -c`` subprocesses talking
-pickle over their stdin/stdout (no ``multiprocessing``: its "spawn" start method re-imports the
-user's ``__main__``, which breaks scripts without a main guard, and a fork of a process whose
-XLA runtime has threads is unsafe), and kept for the life of the process, so each worker
-compiles a program once and reuses it for every later batch of the same structure and slice
-size. The compilations happen in the workers; they are reported to any active
+differently for another batch size; ``tests/test_workers.py``).
+
+Workers are started once, as ``python -c`` subprocesses talking pickle over their stdin/stdout
+(no ``multiprocessing``: its "spawn" start method re-imports the user's ``__main__``, which
+breaks scripts without a main guard, and a fork of a process whose XLA runtime has threads is
+unsafe), and kept for the life of the process, so each worker compiles a program once and
+reuses it for every later batch of the same structure and slice size. The compilations happen
+in the workers; they are reported to any active
 :func:`implicit_bias.testing.count_compilations` block (one per worker and structure).
 """
 

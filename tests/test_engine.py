@@ -222,9 +222,7 @@ def test_gd_on_mlp_uses_reverse_path_and_matches_plain_gd():
     scale = jnp.asarray(0.7, jnp.float64)
     params = exp.init(jax.random.fold_in(jax.random.key(3), 1), model, scale, jnp.float64)
     problem = Problem(model, ib.Square(), data, {})
-    step = jax.jit(
-        lambda p: jax.tree.map(lambda w, g: w - 0.05 * g, p, jax.grad(problem.loss)(p))
-    )
+    step = jax.jit(lambda p: jax.tree.map(lambda w, g: w - 0.05 * g, p, jax.grad(problem.loss)(p)))
     for _ in range(300):
         params = step(params)
     for k in params:

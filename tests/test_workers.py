@@ -55,3 +55,22 @@ def test_workers_bad_values_are_clear_errors():
         ib.run_batch(exp, workers=0, seed=0, steps=10)
     with pytest.raises(ConfigError, match="devices"):
         ib.run_batch(exp, workers=2, devices=2, seed=0, steps=10)
+
+
+def test_reported_compilations_reach_every_open_block_once():
+    # Worker compilations are reported to the open count_compilations blocks. Nested blocks
+    # with equal contents (both empty) are distinct collectors: closing one must not drop the
+    # other (the launcher nests its block inside a benchmark's).
+    from implicit_bias.testing import record_compilations
+
+    with count_compilations("_simulate") as outer:
+        with count_compilations("_simulate") as inner:
+            record_compilations(["jit(_simulate_discrete) [worker 0]"], [1.5])
+        with count_compilations("other") as unrelated:
+            record_compilations(["jit(_simulate_discrete) [worker 1]"], [2.0])
+    record_compilations(["jit(_simulate_discrete) [worker 0]"], [9.0])  # no block open
+    assert inner.count == 1 and inner.total_seconds == 1.5
+    assert outer.count == 2 and outer.total_seconds == 3.5
+    # The two workers compiled in parallel: 2.0 s on the critical path.
+    assert outer.wall_seconds == 2.0
+    assert unrelated.count == 0
