@@ -50,11 +50,12 @@ class PlainMLP(ib.MLP):
         return self.apply(params, x)
 
 
-def bench(batch: int, steps: int, unroll: int, model=None, workers=None) -> tuple[float, float]:
-    del unroll
+def bench(
+    batch: int, steps: int, model=None, sigma: float = 1.0, workers=None
+) -> tuple[float, float]:
     exp = ib.Experiment(
         model=model or ib.DeepLinear(input_dim=5, width=5, depth=10),
-        data=ib.GaussianRegression(n=50, d=5, sigma=0.0 if model is not None else 1.0),
+        data=ib.GaussianRegression(n=50, d=5, sigma=sigma),
         init=ib.Gaussian(),
         integrator=ib.GD(),
         sharpness=ib.SharpnessSpec(track=False),
@@ -76,7 +77,6 @@ def main() -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     p.add_argument("--steps", type=int, default=2000)
     p.add_argument("--batches", default="1,4,16,64,256,1024,4096")
-    p.add_argument("--unroll", type=int, default=1)
     p.add_argument("--model", choices=("deep_linear", "mlp"), default="deep_linear")
     p.add_argument(
         "--workers", type=int, default=2, help="--model mlp: also time this many CPU workers"
@@ -89,7 +89,7 @@ def main() -> None:
     print(f"baseline: paper's code, {PAPER_RUN_STEPS_PER_S:,.0f} run-steps/s (2-core CPU)")
     print(f"{'batch':>6} {'compile s':>10} {'run s':>8} {'run-steps/s':>13} {'x paper':>9}")
     for b in (int(x) for x in a.batches.split(",")):
-        compile_s, run_s = bench(b, a.steps, a.unroll)
+        compile_s, run_s = bench(b, a.steps)
         rate = b * a.steps / run_s
         print(
             f"{b:>6} {compile_s:>10.2f} {run_s:>8.3f} {rate:>13,.0f} "
@@ -107,9 +107,10 @@ def bench_mlp(a) -> None:
         f"{f'reverse, {k} workers':>20} {'x plain':>8} {'run-steps/s':>12}"
     )
     for b in (int(x) for x in a.batches.split(",")):
-        _, plain = bench(b, a.steps, 1, PlainMLP(**kw))
-        _, fast = bench(b, a.steps, 1, ib.MLP(**kw))
-        _, work = bench(b, a.steps, 1, ib.MLP(**kw), workers=k)
+        # Fig. 7's data are noiseless (sigma = 0).
+        _, plain = bench(b, a.steps, PlainMLP(**kw), sigma=0.0)
+        _, fast = bench(b, a.steps, ib.MLP(**kw), sigma=0.0)
+        _, work = bench(b, a.steps, ib.MLP(**kw), sigma=0.0, workers=k)
         us = 1e6 / a.steps
         print(
             f"{b:>6} {plain * us:>14.0f} {fast * us:>16.0f} {plain / fast:>8.2f} "

@@ -361,14 +361,14 @@ def run_batch(
     elif kw:
         raise TypeError("pass either scalars or keywords, not both")
     batch = scalars.batch_size
-    if workers is not None and workers != 1:
-        return _run_in_workers(exp, scalars, workers, devices)
-    devs = _devices(devices)
     if exp.dtype == "float64" and not jax.config.read("jax_enable_x64"):
         raise RuntimeError(
             "dtype=float64 needs jax_enable_x64: call "
             'jax.config.update("jax_enable_x64", True) before creating arrays'
         )
+    if workers is not None and workers != 1:
+        return _run_in_workers(exp, scalars, workers, devices)
+    devs = _devices(devices)
     t0 = time.perf_counter()
     if exp.integrator.continuous:
         grid = jnp.asarray(exp.record.fractions(), exp.jnp_dtype)
@@ -399,11 +399,6 @@ def _run_in_workers(exp: Experiment, scalars: Scalars, workers, devices) -> Resu
         raise ConfigError("workers", workers, f"1 on the {backend} backend (CPU only)")
     if devices not in (None, 1):
         raise ConfigError("devices", devices, "null or 1 with workers > 1")
-    if exp.dtype == "float64" and not jax.config.read("jax_enable_x64"):
-        raise RuntimeError(
-            "dtype=float64 needs jax_enable_x64: call "
-            'jax.config.update("jax_enable_x64", True) before creating arrays'
-        )
     t0 = time.perf_counter()
     result = workers_mod.pool(workers).run(exp, scalars)
     logger.info(

@@ -1,5 +1,7 @@
 """One trajectory's optimization problem: a model, a loss and the data it was drawn with."""
 
+import dataclasses
+
 import equinox as eqx
 import jax
 import jax.numpy as jnp
@@ -12,9 +14,14 @@ from .models._base import AbstractModel, merge
 
 
 class _ReverseOnly(AbstractModel):
-    """``inner`` with :meth:`apply` replaced by its reverse-mode-only ``apply_for_grad``."""
+    """``inner`` with :meth:`apply` replaced by its reverse-mode-only ``apply_for_grad``;
+    everything else delegates to ``inner``."""
 
     inner: AbstractModel
+
+    @property
+    def linear_in_x(self) -> bool:
+        return self.inner.linear_in_x
 
     def param_shapes(self) -> dict[str, tuple[int, ...]]:
         return self.inner.param_shapes()
@@ -22,11 +29,8 @@ class _ReverseOnly(AbstractModel):
     def apply(self, params: Params, x: Float[Array, "n d"]) -> Float[Array, " n"]:
         return self.inner.apply_for_grad(params, x)
 
-
-def _for_grad(model: AbstractModel) -> AbstractModel:
-    if type(model).apply_for_grad is AbstractModel.apply_for_grad:
-        return model
-    return _ReverseOnly(model)
+    def predictor(self, params: Params) -> Float[Array, " d"]:
+        return self.inner.predictor(params)
 
 
 class Problem(eqx.Module):
@@ -62,6 +66,12 @@ class Problem(eqx.Module):
             self.model, self.full(trainable), self.data.X[idx], self.data.y[idx]
         )
 
+    def _for_grad(self) -> "Problem":
+        # The same problem with the model's reverse-mode-only forward pass, if it has one.
+        if type(self.model).apply_for_grad is AbstractModel.apply_for_grad:
+            return self
+        return dataclasses.replace(self, model=_ReverseOnly(self.model))
+
     def value_and_grad(self, trainable: Params) -> tuple[Float[Array, ""], Params]:
         """Training loss and its gradient, for the integrators.
 
@@ -69,26 +79,17 @@ class Problem(eqx.Module):
         (a faster, reverse-mode-only forward pass where the model has one); the result equals
         ``jax.value_and_grad(self.loss)`` to rounding.
         """
-        model = _for_grad(self.model)
-        return jax.value_and_grad(
-            lambda t: self.loss_obj(model, merge(self.model, t, self.frozen), self.data)
-        )(trainable)
+        return jax.value_and_grad(self._for_grad().loss)(trainable)
 
     def grad(self, trainable: Params) -> Params:
         """Gradient of the training loss (see :meth:`value_and_grad`)."""
-        return self.value_and_grad(trainable)[1]
+        return jax.grad(self._for_grad().loss)(trainable)
 
     def batch_value_and_grad(
         self, trainable: Params, idx: Array
     ) -> tuple[Float[Array, ""], Params]:
         """Minibatch loss on the samples ``idx`` and its gradient (see :meth:`value_and_grad`)."""
-        model = _for_grad(self.model)
-
-        def f(t):
-            X, y = self.data.X[idx], self.data.y[idx]
-            return self.loss_obj.evaluate(model, merge(self.model, t, self.frozen), X, y)
-
-        return jax.value_and_grad(f)(trainable)
+        return jax.value_and_grad(self._for_grad().batch_loss)(trainable, idx)
 
     def test_loss(self, trainable: Params) -> Float[Array, ""]:
         """Loss on the test set."""

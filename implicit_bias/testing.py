@@ -36,6 +36,7 @@ class Compilations:
 
     names: list[str] = field(default_factory=list)
     seconds: list[float] = field(default_factory=list)
+    workers: list[int | None] = field(default_factory=list)
 
     @property
     def count(self) -> int:
@@ -50,37 +51,51 @@ class Compilations:
     @property
     def wall_seconds(self) -> float:
         """Compile time on the critical path: compilations in this process add up; those of
-        worker processes (names ending in ``[worker i]``), which compile in parallel, count as
+        worker processes (:mod:`implicit_bias.workers`), which compile in parallel, count as
         the busiest worker's total."""
-        own, workers = 0.0, {}
-        for name, sec in zip(self.names, self.seconds, strict=True):
-            if name.endswith("]") and "[worker " in name:
-                tag = name.rsplit("[worker ", 1)[1]
-                workers[tag] = workers.get(tag, 0.0) + sec
-            else:
+        own, per_worker = 0.0, {}
+        for sec, worker in zip(self.seconds, self.workers, strict=True):
+            if worker is None:
                 own += sec
-        return own + max(workers.values(), default=0.0)
+            else:
+                per_worker[worker] = per_worker.get(worker, 0.0) + sec
+        return own + max(per_worker.values(), default=0.0)
 
 
 _LOCK = threading.Lock()
-#: The collectors of the ``count_compilations`` blocks now open.
+#: The collectors of the ``count_compilations`` blocks now open, with their ``match``.
 _ACTIVE: list[tuple[str | None, Compilations]] = []
 
 
-def record_compilations(names: list[str], seconds: list[float]) -> None:
-    """Report compilations that happened elsewhere (in worker processes,
-    :mod:`implicit_bias.workers`) to every open :func:`count_compilations` block."""
+def _record(name: str, seconds: float, worker: int | None) -> None:
     with _LOCK:
         for match, found in _ACTIVE:
-            for name, sec in zip(names, seconds, strict=True):
-                if match is None or match in name:
-                    found.names.append(name)
-                    found.seconds.append(float(sec))
+            if match is None or match in name:
+                found.names.append(name)
+                found.seconds.append(float(seconds))
+                found.workers.append(worker)
+
+
+def _listener(event: str, duration: float, **kwargs) -> None:
+    if event == BACKEND_COMPILE_EVENT:
+        _record(str(kwargs.get("fun_name", "")), duration, None)
+
+
+# One listener for the life of the process; it feeds whichever blocks are open.
+jax.monitoring.register_event_duration_secs_listener(_listener)
+
+
+def record_compilations(names: list[str], seconds: list[float], worker: int) -> None:
+    """Report compilations that happened in worker process ``worker``
+    (:mod:`implicit_bias.workers`) to every open :func:`count_compilations` block."""
+    for name, sec in zip(names, seconds, strict=True):
+        _record(name, sec, worker)
 
 
 @contextlib.contextmanager
 def count_compilations(match: str | None = None) -> Iterator[Compilations]:
-    """Record the XLA compilations that happen inside the ``with`` block.
+    """Record the XLA compilations that happen inside the ``with`` block (in this process, or
+    in worker processes that report them with :func:`record_compilations`).
 
     Args:
         match: count only functions whose name contains this substring (e.g. ``"_simulate"``
@@ -90,25 +105,12 @@ def count_compilations(match: str | None = None) -> Iterator[Compilations]:
     Yields:
         A :class:`Compilations`, filled while the block runs (read it after the block).
     """
-    found = Compilations()
-
-    def listener(event: str, duration: float, **kwargs) -> None:
-        if event != BACKEND_COMPILE_EVENT:
-            return
-        name = str(kwargs.get("fun_name", ""))
-        if match is None or match in name:
-            with _LOCK:
-                found.names.append(name)
-                found.seconds.append(float(duration))
-
-    jax.monitoring.register_event_duration_secs_listener(listener)
-    entry = (match, found)
+    entry = (match, Compilations())
     with _LOCK:
         _ACTIVE.append(entry)
     try:
-        yield found
+        yield entry[1]
     finally:
-        jax.monitoring.unregister_event_duration_listener(listener)
         with _LOCK:
             # By identity: two collectors with the same content compare equal (dataclass eq).
             _ACTIVE[:] = [e for e in _ACTIVE if e is not entry]

@@ -131,7 +131,7 @@ class _Pool:
             status, payload, names, seconds = _recv(proc.stdout)
             if status == "ok":
                 parts.append(payload)
-                record_compilations([f"{n} [worker {i}]" for n in names], seconds)
+                record_compilations([f"{n} [worker {i}]" for n in names], seconds, worker=i)
             else:
                 errors.append(f"worker {i}: {payload}\n{names}")
         if errors:

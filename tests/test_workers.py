@@ -65,10 +65,10 @@ def test_reported_compilations_reach_every_open_block_once():
 
     with count_compilations("_simulate") as outer:
         with count_compilations("_simulate") as inner:
-            record_compilations(["jit(_simulate_discrete) [worker 0]"], [1.5])
+            record_compilations(["jit(_simulate_discrete) [worker 0]"], [1.5], worker=0)
         with count_compilations("other") as unrelated:
-            record_compilations(["jit(_simulate_discrete) [worker 1]"], [2.0])
-    record_compilations(["jit(_simulate_discrete) [worker 0]"], [9.0])  # no block open
+            record_compilations(["jit(_simulate_discrete) [worker 1]"], [2.0], worker=1)
+    record_compilations(["jit(_simulate_discrete) [worker 0]"], [9.0], worker=0)  # no block
     assert inner.count == 1 and inner.total_seconds == 1.5
     assert outer.count == 2 and outer.total_seconds == 3.5
     # The two workers compiled in parallel: 2.0 s on the critical path.

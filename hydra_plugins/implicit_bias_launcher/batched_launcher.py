@@ -458,9 +458,7 @@ def _run_batch(exp, scalars, progress, workers=None):
     """:func:`implicit_bias.run_batch` (imported late: Hydra imports this module at start)."""
     from implicit_bias.engine import run_batch
 
-    if workers is not None and workers > 1:
-        return run_batch(exp, scalars, workers=workers)
-    return run_batch(exp, scalars, progress=progress)
+    return run_batch(exp, scalars, progress=progress, workers=workers)
 
 
 def run_chunk(exp, scalars, dtype: str):
