@@ -16,7 +16,7 @@ see the "Measured hints" of the Marion & Chizat reproduction issue.
 width 5, n = 50), which is not linear in x, so each step goes through the samples. Baseline:
 the same engine with the gradient by plain autodiff of ``MLP.apply`` (``h @ W.T`` layers)
 instead of the reverse-mode-only path ``MLP.apply_for_grad``; the table gives both, and the
-reverse path split over ``--workers`` CPU worker processes (``implicit_bias.workers``), with
+reverse path split over ``--workers`` CPU worker processes (``implicit_bias.app.workers``), with
 the ratios against the baseline.
 """
 
@@ -30,6 +30,7 @@ import jax
 import numpy as np
 
 import implicit_bias as ib
+import implicit_bias.app.workers as ib_workers
 
 PAPER_RUN_STEPS_PER_S = 3_000.0
 
@@ -63,11 +64,12 @@ def bench(
     )
     scales = np.linspace(0.25, 0.6, batch)
     kw = dict(init_scale=scales, lr=0.02, steps=steps, seed=np.arange(batch), workers=workers)
+    run_batch = ib_workers.run_batch
     t0 = time.perf_counter()
-    ib.run_batch(exp, **kw)  # compile + run
+    run_batch(exp, **kw)  # compile + run
     first = time.perf_counter() - t0
     t0 = time.perf_counter()
-    r = ib.run_batch(exp, **kw)
+    r = run_batch(exp, **kw)
     run = time.perf_counter() - t0
     assert np.isfinite(np.asarray(r.final["train_loss"])).any()
     return max(first - run, 0.0), run

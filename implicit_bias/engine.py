@@ -21,65 +21,17 @@ import numpy as np
 from jaxtyping import Array, Float, Int
 
 from ._types import Params
-from .data._dataset import Dataset
 from .errors import ConfigError
-from .experiment import Experiment, Scalars
+from .experiment import Experiment
 from .integrators._base import AbstractContinuousIntegrator
 from .models._base import split_frozen
 from .problem import Problem
 from .progress import ProgressBar, progress_tick
+from .result import CONVERGED, DIVERGED, MAX_STEPS, Result
+from .scalars import Scalars
 from .sharpness import sharpness as sharpness_fn
 
 logger = logging.getLogger(__name__)
-
-CONVERGED, DIVERGED, MAX_STEPS = 0, 1, 2
-STATUS_NAMES = ("converged", "diverged", "max_steps")
-
-
-class Result(eqx.Module):
-    """Outputs of a batch of trajectories (leading axis: the batch).
-
-    Attributes:
-        scalars: the traced scalars of each run.
-        times: record points, shape (b, r): steps (discrete) or times (gradient flow).
-        records: metric name -> values at the record points, shape (b, r) (or (b, r, ...)
-            for vector records such as ``predictor`` with ``record.params``).
-        initial: metric name -> value at initialization, shape (b,).
-        final: metric name -> value at the end, shape (b,). Includes ``sharpness``,
-            ``sharpness_error_bound``, ``min_eigenvalue`` when sharpness is measured.
-        status: 0 converged, 1 diverged, 2 max_steps; shape (b,).
-        reached: steps taken (discrete) or final time (flow); for a diverged run, the step at
-            which it diverged. Shape (b,).
-        params: final parameters (trainable and frozen), each with a leading batch axis.
-        initial_params: parameters at initialization.
-        data: the data set of each run.
-    """
-
-    scalars: Scalars
-    times: Array
-    records: dict[str, Array]
-    initial: dict[str, Array]
-    final: dict[str, Array]
-    status: Int[Array, " b"]
-    reached: Array
-    params: Params
-    initial_params: Params
-    data: Dataset
-
-    @property
-    def batch_size(self) -> int:
-        return int(self.status.shape[0])
-
-    def status_names(self) -> list[str] | str:
-        """Status names: a list for a batch, a string for one run (``result[i]``)."""
-        status = np.asarray(self.status)
-        if status.ndim == 0:
-            return STATUS_NAMES[int(status)]
-        return [STATUS_NAMES[int(s)] for s in status]
-
-    def __getitem__(self, i) -> "Result":
-        """The i-th run (or a sub-batch), as a Result with a leading axis kept for slices."""
-        return jax.tree.map(lambda a: a[i], self)
 
 
 class _Carry(eqx.Module):
@@ -324,10 +276,8 @@ def _simulate(exp: Experiment, scalars: Scalars, grid: Array, devices: list) -> 
     simulate = _simulate_continuous if exp.integrator.continuous else _simulate_discrete
     if len(devices) == 1:
         return simulate(exp, scalars, grid)
-    # Pad the batch to a multiple of the device count by repeating its last run.
-    pad = (-scalars.batch_size) % len(devices)
-    if pad:
-        scalars = jax.tree.map(lambda x: jnp.concatenate([x, jnp.repeat(x[-1:], pad)]), scalars)
+    # A batch split over devices: pad it to a multiple of the device count.
+    scalars = scalars.pad(-(-scalars.batch_size // len(devices)) * len(devices))
     return _sharded(simulate, exp, tuple(devices))(scalars, grid)
 
 
@@ -337,7 +287,6 @@ def run_batch(
     *,
     progress: bool | None = None,
     devices: int | None = None,
-    workers: int | None = None,
     **kw,
 ) -> Result:
     """Run a batch of trajectories as one compiled, vmapped program.
@@ -348,10 +297,6 @@ def run_batch(
         progress: show a tqdm progress bar (default: only on a TTY).
         devices: number of devices to split the batch over (default: all devices of the
             default backend); results do not depend on it.
-        workers: CPU only: split the batch over this many worker processes, each pinned to
-            one core (:mod:`implicit_bias.workers`; about 2x faster on 2 cores for the small
-            kernels of these experiments). ``None`` or 1: in this process. Results do not
-            depend on it. No progress bar with workers.
 
     Returns:
         A :class:`Result` with a leading batch axis.
@@ -366,8 +311,6 @@ def run_batch(
             "dtype=float64 needs jax_enable_x64: call "
             'jax.config.update("jax_enable_x64", True) before creating arrays'
         )
-    if workers is not None and workers != 1:
-        return _run_in_workers(exp, scalars, workers, devices)
     devs = _devices(devices)
     t0 = time.perf_counter()
     if exp.integrator.continuous:
@@ -389,33 +332,12 @@ def run_batch(
     return result
 
 
-def _run_in_workers(exp: Experiment, scalars: Scalars, workers, devices) -> Result:
-    from . import workers as workers_mod
-
-    if not isinstance(workers, int) or workers < 1:
-        raise ConfigError("workers", workers, "null or an integer >= 1")
-    if jax.default_backend() != "cpu":
-        backend = jax.default_backend()
-        raise ConfigError("workers", workers, f"1 on the {backend} backend (CPU only)")
-    if devices not in (None, 1):
-        raise ConfigError("devices", devices, "null or 1 with workers > 1")
-    t0 = time.perf_counter()
-    result = workers_mod.pool(workers).run(exp, scalars)
-    logger.info(
-        "ran %d trajectories in %d worker processes in %.2fs",
-        scalars.batch_size,
-        workers,
-        time.perf_counter() - t0,
-    )
-    return result
-
-
 def run_trajectory(exp: Experiment, *, progress: bool | None = None, **scalars) -> Result:
     """One trajectory (a batch of one, indexed): same program as :func:`run_batch`."""
     return run_batch(exp, progress=progress, devices=1, **scalars)[0]
 
 
-def run(
+def train(
     *,
     model,
     data,
@@ -434,25 +356,22 @@ def run(
     Example::
 
         import implicit_bias as ib
-        res = ib.run(model=ib.DeepLinear(), data=ib.GaussianRegression(), init=ib.Gaussian(),
-                     integrator=ib.GD(), lr=[0.01, 0.05], init_scale=0.3, steps=2000)
+        res = ib.train(model=ib.DeepLinear(), data=ib.GaussianRegression(), init=ib.Gaussian(),
+                       integrator=ib.GD(), lr=[0.01, 0.05], init_scale=0.3, steps=2000)
         res.final["sharpness"], res.status_names()
 
+    ``loss``, ``sharpness``, ``record``: ``None`` takes the :class:`Experiment` default.
     Scalars (``seed``, ``data_seed``, ``init_scale``, ``lr``, ``steps``, ``t1``) may be
-    sequences: they form one batch (broadcast together).
+    sequences: they form one batch (broadcast together); omitted ones take
+    :data:`implicit_bias.scalars.DEFAULTS`.
     """
-    from .experiment import SharpnessSpec
-    from .losses.square import Square
-    from .schedule import Schedule
-
+    optional = {"loss": loss, "sharpness": sharpness, "record": record}
     exp = Experiment(
         model=model,
         data=data,
         init=init,
         integrator=integrator,
-        loss=Square() if loss is None else loss,
-        sharpness=SharpnessSpec() if sharpness is None else sharpness,
-        record=Schedule() if record is None else record,
         dtype=dtype,
+        **{k: v for k, v in optional.items() if v is not None},
     )
     return run_batch(exp, progress=progress, devices=devices, **scalars)

@@ -9,25 +9,23 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from hydra import compose, initialize_config_dir
 from hydra.errors import ConfigCompositionException
 from omegaconf import OmegaConf
 
 import implicit_bias as ib
-from implicit_bias.build import build_experiment, build_reference, build_scalars, static_key
-from implicit_bias.config import CONF_DIR, GROUPS, group_options, register_configs
+from implicit_bias.app.build import build_experiment, build_reference, build_scalars, static_key
+from implicit_bias.app.compose import compose
+from implicit_bias.app.schema import GROUPS, group_options
 from implicit_bias.errors import ConfigError
 
 ROOT = Path(__file__).resolve().parent.parent
-register_configs()
 
 # Options that need an argument to build (e.g. a data file).
 REQUIRED_OVERRIDES = {("data", "file"): ["data.path={npz}"]}
 
 
 def _compose(overrides):
-    with initialize_config_dir(config_dir=str(CONF_DIR), version_base="1.3"):
-        return compose(config_name="config", overrides=overrides)
+    return compose(overrides)
 
 
 @pytest.fixture(scope="module")
@@ -51,10 +49,10 @@ def test_every_option_of_every_group_instantiates(group, name, npz):
     cfg = _compose(overrides)
     if group == "reference":
         obj = build_reference(cfg)
-        assert name == "none" or isinstance(obj, ib.limits.AbstractLimit)
+        assert name == "none" or isinstance(obj, ib.AbstractCheck)
         return
     node = cfg[group]
-    from implicit_bias.config import instantiate
+    from implicit_bias.app.instantiate import instantiate
 
     # input_dim: null means "the data dimension" (filled in by build_experiment).
     fill = {"input_dim": 5} if "input_dim" in node and node.input_dim is None else {}

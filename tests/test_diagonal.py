@@ -35,17 +35,17 @@ from implicit_bias.errors import ConfigError
 from implicit_bias.experiment import Experiment, SharpnessSpec
 from implicit_bias.inits import Constant
 from implicit_bias.integrators import GD, GradientFlow, MirrorDescent
-from implicit_bias.limits import DiagonalLimit
 from implicit_bias.losses import Square
 from implicit_bias.models import Diagonal, Linear
 from implicit_bias.problem import Problem
-from implicit_bias.references import (
+from implicit_bias.schedule import Schedule
+from implicit_bias.theory import (
     basis_pursuit,
     basis_pursuit_nonnegative,
     min_norm_solution,
     solve_diagonal_network,
 )
-from implicit_bias.schedule import Schedule
+from implicit_bias.theory.checks import DiagonalLimitCheck
 
 jax.config.update("jax_enable_x64", True)
 
@@ -146,7 +146,7 @@ def test_flow_stays_on_the_mirror_manifold(flow):
 
 def test_flow_limit_is_the_finite_alpha_reference(flow):
     par, exp, alphas, res = flow
-    limit = DiagonalLimit()
+    limit = DiagonalLimitCheck()
     for i, a in enumerate(alphas):
         assert res.status_names()[i] == "converged"
         out = limit(exp, res[i])
@@ -169,7 +169,7 @@ def test_flow_limit_is_the_finite_alpha_reference(flow):
 def test_alpha_interpolates_between_basis_pursuit_and_min_l2(flow):
     """Small alpha: L1 gap to basis pursuit -> 0; large alpha (signed): distance to min-L2 -> 0."""
     par, exp, alphas, res = flow
-    outs = [DiagonalLimit()(exp, res[i]) for i in range(len(alphas))]
+    outs = [DiagonalLimitCheck()(exp, res[i]) for i in range(len(alphas))]
     gaps = np.array([o["l1_gap"] for o in outs])
     assert np.all(gaps > 0) and np.all(np.diff(gaps) > 0), gaps  # increasing in alpha
     assert gaps[0] < 0.05 * gaps[-1]
@@ -188,12 +188,12 @@ def test_limit_step_rejects_other_settings(flow):
     run = res[0]
     other = Experiment(Linear(input_dim=D), exp.data, Constant(), GD(), dtype="float64")
     with pytest.raises(ConfigError, match="reference"):
-        DiagonalLimit()(other, run)
+        DiagonalLimitCheck()(other, run)
     # entropy mirror descent needs a constant positive x_0
     entropy = Experiment(Linear(input_dim=D), exp.data, Constant(), MirrorDescent("entropy"))
     negative = eqx.tree_at(lambda r: r.initial_params, run, {"w": -jnp.ones(D)})
     with pytest.raises(ConfigError, match="init"):
-        DiagonalLimit()(entropy, negative)
+        DiagonalLimitCheck()(entropy, negative)
 
 
 def test_limit_step_reads_the_mirror_geometry(flow):
@@ -222,37 +222,33 @@ def test_limit_step_reads_the_mirror_geometry(flow):
             run,
             ({"w": jnp.asarray(target)}, {"w": jnp.asarray(w0)}),
         )
-        out = DiagonalLimit()(md, placed)
+        out = DiagonalLimitCheck()(md, placed)
         assert out["alpha"] == (None if alpha is None else pytest.approx(alpha, rel=1e-14))
         assert out["distance"] < 1e-12 and out["residual"] < 1e-10, out
     diverged = eqx.tree_at(lambda r: r.params, run, jax.tree.map(lambda x: x * jnp.nan, run.params))
-    assert "error" in DiagonalLimit()(exp, diverged)
+    assert "error" in DiagonalLimitCheck()(exp, diverged)
 
 
 # --- presets ----------------------------------------------------------------------------------
 
 
 def test_presets_and_sweep_compose():
-    from hydra import compose, initialize_config_dir
+    from implicit_bias.app.build import build_experiment, build_reference
+    from implicit_bias.app.compose import compose
+    from implicit_bias.app.launcher.grids import expand_grids, sweep_parser
 
-    from hydra_plugins.implicit_bias_launcher.grid_sweeper import expand_grids, sweep_parser
-    from implicit_bias.build import build_experiment, build_reference
-    from implicit_bias.config import CONF_DIR, register_configs
-
-    register_configs()
-    with initialize_config_dir(config_dir=str(CONF_DIR), version_base="1.3"):
-        cfg = compose("config", overrides=["+experiment=diagonal", "init_scale=1e-3"])
-        exp = build_experiment(cfg)
-        assert exp.model == Diagonal(input_dim=D, parametrization="signed")
-        assert exp.data == SparseRegression() and isinstance(exp.init, Constant)
-        assert isinstance(exp.integrator, GradientFlow) and exp.dtype == "float64"
-        assert isinstance(build_reference(cfg), DiagonalLimit) and cfg.init_scale == 1e-3
-        cfg = compose("config", overrides=["+experiment=mirror_descent"])
-        exp = build_experiment(cfg)
-        assert exp.integrator == MirrorDescent("hyperbolic_entropy", 2e-4)
-        assert isinstance(exp.model, Linear) and isinstance(build_reference(cfg), DiagonalLimit)
-        cfg = compose("config", overrides=["+sweep=diagonal_alpha"], return_hydra_config=True)
-        grids = [dict(g) for g in cfg.hydra.sweeper.grids]
+    cfg = compose(["+experiment=diagonal", "init_scale=1e-3"])
+    exp = build_experiment(cfg)
+    assert exp.model == Diagonal(input_dim=D, parametrization="signed")
+    assert exp.data == SparseRegression() and isinstance(exp.init, Constant)
+    assert isinstance(exp.integrator, GradientFlow) and exp.dtype == "float64"
+    assert isinstance(build_reference(cfg), DiagonalLimitCheck) and cfg.init_scale == 1e-3
+    cfg = compose(["+experiment=mirror_descent"])
+    exp = build_experiment(cfg)
+    assert exp.integrator == MirrorDescent("hyperbolic_entropy", 2e-4)
+    assert isinstance(exp.model, Linear) and isinstance(build_reference(cfg), DiagonalLimitCheck)
+    cfg = compose(["+sweep=diagonal_alpha"], return_hydra_config=True)
+    grids = [dict(g) for g in cfg.hydra.sweeper.grids]
     jobs = expand_grids(sweep_parser(), [], grids)
     alphas = sorted(float(dict(o.split("=") for o in job)["init_scale"]) for job in jobs)
     np.testing.assert_allclose(alphas, np.logspace(-6, 1, 8), rtol=1e-12)
@@ -281,14 +277,10 @@ def test_presets_and_sweep_compose():
 )
 def test_documented_commands_run(tmp_path, overrides):
     """The commands of docs/diagonal_and_mirror_descent.md, end to end (in-process)."""
-    from hydra import compose, initialize_config_dir
+    from implicit_bias.app.cli import run_config
+    from implicit_bias.app.compose import compose
 
-    from implicit_bias.config import CONF_DIR, register_configs
-    from implicit_bias.run import run_config
-
-    register_configs()
-    with initialize_config_dir(config_dir=str(CONF_DIR), version_base="1.3"):
-        cfg = compose("config", overrides=[*overrides, "output.plots=false"])
+    cfg = compose([*overrides, "output.plots=false"])
     ref = run_config(cfg, tmp_path)["reference"]
     assert ref["name"] == "diagonal"
     # measured at most 3e-9 (the documented commands; see the docs), each equal to its

@@ -1,14 +1,14 @@
 """Early stopping vs ridge: the engine's gradient flow on least squares against the closed form
 and the estimation-risk comparison of Ali, Kolter & Tibshirani (2019).
 
-Conventions (see :mod:`implicit_bias.references.ridge`): the loss is ``(1/n)||Xw - y||^2``
+Conventions (see :mod:`implicit_bias.theory.ridge`): the loss is ``(1/n)||Xw - y||^2``
 (no 1/2), so the flow from 0 is ``w(t) = V diag(1 - exp(-2 s_i^2 t / n)) U^T y / s`` and the
 calibrated ridge penalty is ``lambda(t) = 1/(2t)`` for the objective
 ``(1/n)||Xb - y||^2 + lambda ||b||^2`` (AKT's ``lambda = 1/t`` with their 1/(2n) loss).
 
 Risk (AKT's Theorem 1): the estimation risk ``R(b) = E_eps ||b - beta0||^2`` under
 ``y = X beta0 + sigma eps`` with X fixed; they prove ``R(flow(t)) <= 1.6862 R(ridge(1/(2t)))``
-for all t. Here it is computed exactly (:func:`~implicit_bias.references.ridge_gf_risk_ratio`)
+for all t. Here it is computed exactly (:func:`~implicit_bias.theory.ridge_gf_risk_ratio`)
 and measured by Monte Carlo from the engine's own flows over B noise draws at a fixed design
 (``PlantedRegression(design_seed=0)``, the seed draws the noise), with ridge evaluated on the
 same draws.
@@ -30,17 +30,17 @@ from implicit_bias.engine import run_batch
 from implicit_bias.experiment import Experiment, SharpnessSpec
 from implicit_bias.inits import Zero
 from implicit_bias.integrators import GradientFlow
-from implicit_bias.limits import EarlyStoppingRidge
 from implicit_bias.losses import Square
 from implicit_bias.models import Linear
-from implicit_bias.references import (
+from implicit_bias.schedule import Schedule
+from implicit_bias.theory import (
     akt_risk_ratio_bound,
     gradient_flow_least_squares,
     ridge_gf_risk_ratio,
     ridge_lambda_for_time,
     ridge_path,
 )
-from implicit_bias.schedule import Schedule
+from implicit_bias.theory.checks import EarlyStoppingRidgeCheck
 
 jax.config.update("jax_enable_x64", True)
 
@@ -84,7 +84,7 @@ def test_engine_flow_matches_closed_form(flows):
         err = np.linalg.norm(np.asarray(res.records["predictor"][b]) - exact, axis=1)
         worst = max(worst, float(err.max()))
     assert worst < TOL_PATH, worst
-    ref = EarlyStoppingRidge()(exp, res[0])
+    ref = EarlyStoppingRidgeCheck()(exp, res[0])
     assert ref["path_error"] < TOL_PATH
 
 
@@ -111,7 +111,7 @@ def test_exact_risk_ratio_below_akt_bound(flows):
     dense = ridge_gf_risk_ratio(X, beta0, SIGMA, np.logspace(-4, 4, 801))
     assert dense.ratio.max() <= akt_risk_ratio_bound()
     assert dense.ratio.max() > 1.2  # the comparison is not trivial here (exact: 1.36)
-    ref = EarlyStoppingRidge()(exp, res[0])
+    ref = EarlyStoppingRidgeCheck()(exp, res[0])
     assert ref["max_risk_ratio"] <= ref["risk_ratio_bound"]
 
 
@@ -133,15 +133,11 @@ def test_measured_risk_ratio_below_akt_bound(flows):
 
 
 def test_preset_builds():
-    from hydra import compose, initialize_config_dir
+    from implicit_bias.app.build import build_experiment, build_reference
+    from implicit_bias.app.compose import compose
 
-    from implicit_bias.build import build_experiment, build_reference
-    from implicit_bias.config import CONF_DIR, register_configs
-
-    register_configs()
-    with initialize_config_dir(config_dir=str(CONF_DIR), version_base="1.3"):
-        cfg = compose("config", overrides=["+experiment=early_stopping_ridge"])
+    cfg = compose(["+experiment=early_stopping_ridge"])
     exp = build_experiment(cfg)
     assert isinstance(exp.integrator, GradientFlow) and exp.integrator.rtol <= 1e-10
     assert exp.data.target == "planted" and exp.data.design_seed is not None
-    assert isinstance(build_reference(cfg), EarlyStoppingRidge) and exp.record.params
+    assert isinstance(build_reference(cfg), EarlyStoppingRidgeCheck) and exp.record.params

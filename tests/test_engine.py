@@ -7,9 +7,9 @@ import pytest
 import scipy.linalg
 
 import implicit_bias as ib
-from implicit_bias.engine import CONVERGED, DIVERGED
+from implicit_bias.compilations import count_compilations
 from implicit_bias.problem import Problem
-from implicit_bias.testing import count_compilations
+from implicit_bias.result import CONVERGED, DIVERGED
 
 
 def _marion(integrator=None, dtype="float64", **kw):

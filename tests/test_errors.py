@@ -1,8 +1,9 @@
 """Every bad input of ``docs/errors.md`` gets its one-line message, word for word.
 
 Each test composes a config with the row's overrides (as the CLI does), builds it
-(:func:`~implicit_bias.build.build_experiment`, :func:`~implicit_bias.build.build_scalars`) and
-checks the exact message. Rows that Hydra or OmegaConf refuse while composing (unknown option,
+(:func:`~implicit_bias.app.build.build_experiment`,
+:func:`~implicit_bias.app.build.build_scalars`) and checks the exact message. Rows that Hydra or
+OmegaConf refuse while composing (unknown option,
 wrong type, unknown key) are checked on the exception Hydra raises. Three subprocess tests run
 the CLI itself: the message is stderr's only line, exit status 2, no traceback.
 """
@@ -15,22 +16,19 @@ from pathlib import Path
 import jax
 import numpy as np
 import pytest
-from hydra import compose, initialize_config_dir
 from hydra.errors import ConfigCompositionException, MissingConfigException
 from omegaconf.errors import ConfigAttributeError
 
-from implicit_bias.build import build_experiment, build_scalars
-from implicit_bias.config import CONF_DIR, register_configs
+from implicit_bias.app.build import build_experiment, build_scalars
+from implicit_bias.app.compose import compose
 from implicit_bias.errors import ConfigError
 
 jax.config.update("jax_enable_x64", True)
 ROOT = Path(__file__).resolve().parent.parent
-register_configs()
 
 
 def _compose(overrides):
-    with initialize_config_dir(config_dir=str(CONF_DIR), version_base="1.3"):
-        return compose(config_name="config", overrides=list(overrides))
+    return compose(list(overrides))
 
 
 def _message(overrides) -> str:

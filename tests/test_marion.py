@@ -7,23 +7,27 @@ import jax
 import numpy as np
 import pytest
 
-from implicit_bias import marion as m
-from implicit_bias.claims import critical_lr_claims, lower_bound_claim, to_markdown
-from implicit_bias.references import marion_bounds
+from implicit_bias.papers.marion_chizat import experiments as m
+from implicit_bias.papers.marion_chizat.claims import (
+    critical_lr_claims,
+    lower_bound_claim,
+    to_markdown,
+)
+from implicit_bias.theory import deep_linear_sharpness_bounds
 
 jax.config.update("jax_enable_x64", True)
 
 
 def test_bounds_equal_reference():
-    """Vectorized bounds vs references.marion_bounds, run by run (float64 both; rtol 1e-12:
-    the same formulas, only the summation order of Sigma differs)."""
+    """Vectorized bounds vs theory.deep_linear_sharpness_bounds, run by run (float64 both;
+    rtol 1e-12: the same formulas, only the summation order of Sigma differs)."""
     rng = np.random.default_rng(0)
     for n, d, L in ((50, 5, 10), (15, 20, 5), (30, 5, 1)):
         X = rng.standard_normal((3, n, d))
         w = rng.standard_normal((3, d))
         got = m.bounds(X, w, L)
         for i in range(3):
-            ref = marion_bounds(X[i].T @ X[i] / n, w[i], L)
+            ref = deep_linear_sharpness_bounds(X[i].T @ X[i] / n, w[i], L)
             for k in ("a", "Lambda", "lower", "small_init_upper", "critical_lr"):
                 np.testing.assert_allclose(got[k][i], getattr(ref, k), rtol=1e-12, err_msg=k)
 
@@ -55,8 +59,8 @@ def test_min_train_loss():
 
 def test_tiny_fig1_lower_bound_and_one_compilation():
     """A tiny Fig. 1 grid (2 scales x 2 lrs x 2 reps, 1500 steps): one compilation; the
-    bounds stored per run equal references.marion_bounds of the run's own data; every run at
-    a minimizer satisfies Theorem 1 (min ratio >= 1 - 1e-3, Lanczos in float32) and
+    bounds stored per run equal theory.deep_linear_sharpness_bounds of the run's own data;
+    every run at a minimizer satisfies Theorem 1 (min ratio >= 1 - 1e-3, Lanczos in float32) and
     sharpness <= 2/lr."""
     grid = m.Grid((0.3, 0.4), ((0.02, 1500, 2), (0.07, 1500, 2)))
     st: dict = {}
@@ -74,7 +78,7 @@ def test_tiny_fig1_lower_bound_and_one_compilation():
     # a different program (eager vs the compiled batch): rtol 1e-5 (~100 float32 ulps).
     data = m.experiment().data.sample(jax.random.fold_in(jax.random.key(1), 0), "float32")
     X, w = np.asarray(data.X, np.float64), np.asarray(data.w_star, np.float64)
-    ref = marion_bounds(X.T @ X / X.shape[0], w, 10)
+    ref = deep_linear_sharpness_bounds(X.T @ X / X.shape[0], w, 10)
     for k in ("lower", "small_init_upper", "critical_lr"):
         np.testing.assert_allclose(
             ds[k].sel(init_scale=0.3, lr=0.02, rep=1), getattr(ref, k), rtol=1e-5
@@ -109,7 +113,7 @@ def test_fig7_quick_draws_and_replots(tmp_path, monkeypatch):
     # The GELU MLP figure end to end on a small grid: the network has no w*, so the plot must
     # fall back to the training loss (a full-size run once crashed at this point, after the
     # 4-minute grid). Full-size data is saved before drawing and --replot redraws from it.
-    from implicit_bias.figures import marion as figs
+    from implicit_bias.papers.marion_chizat import figures as figs
 
     monkeypatch.setattr(figs, "DATA", tmp_path)
     monkeypatch.setattr(figs, "OUT", tmp_path / "docs")

@@ -3,7 +3,7 @@
 References checked against:
 
 * Gunasekar et al. (2017): gradient descent on X = U U^T from U(0) = alpha I approaches the
-  minimum-trace PSD solution (cvxpy, :func:`implicit_bias.references.min_trace_psd`) as
+  minimum-trace PSD solution (cvxpy, :func:`implicit_bias.theory.min_trace_psd`) as
   alpha -> 0; at finite alpha there is a gap, shrinking with alpha.
 * Arora, Cohen, Hu & Luo (2019): a depth-3 factorization from small init completes a rank-2
   matrix with low effective rank where the minimum nuclear-norm completion does not.
@@ -27,11 +27,11 @@ from implicit_bias.errors import ConfigError
 from implicit_bias.experiment import Experiment, SharpnessSpec
 from implicit_bias.inits import Gaussian, Identity
 from implicit_bias.integrators import GD
-from implicit_bias.limits.nuclear_norm import NuclearNorm, effective_rank_np
 from implicit_bias.losses import Square
 from implicit_bias.models import MLP, DeepLinear, MatrixFactorization
 from implicit_bias.models.matrix_factorization import effective_rank
 from implicit_bias.schedule import Schedule
+from implicit_bias.theory.checks.nuclear_norm import NuclearNormCheck, effective_rank_np
 
 jax.config.update("jax_enable_x64", True)
 
@@ -203,7 +203,7 @@ def sensing():
     """d = 10, rank 1, n = 20 < 55 = d(d+1)/2 measurements, U(0) = alpha I, GD lr = 0.1 for
     1e5 steps (one compiled batch over alpha), and the min-trace PSD solution of the data."""
     pytest.importorskip("cvxpy")
-    from implicit_bias.references import min_trace_psd
+    from implicit_bias.theory import min_trace_psd
 
     exp = Experiment(
         model=MatrixFactorization(kind="symmetric", dim=10),
@@ -252,7 +252,7 @@ def test_nuclear_norm_reference_step(sensing):
     the solver's own constraint residual below 1e-8."""
     exp, result, x_ref = sensing
     run = result[2]
-    out = NuclearNorm()(exp, run)
+    out = NuclearNormCheck()(exp, run)
     x = np.asarray(exp.model.matrix(run.params))
     assert out["target"] == "min_trace_psd"
     assert abs(out["distance"] - np.linalg.norm(x - x_ref)) <= 1e-9 * np.linalg.norm(x_ref)
@@ -267,7 +267,7 @@ def test_nuclear_norm_reference_step(sensing):
         integrator=exp.integrator,
     )
     with pytest.raises(ConfigError, match="reference"):
-        NuclearNorm()(not_linear, run)
+        NuclearNormCheck()(not_linear, run)
 
 
 # --- Arora et al. (2019): deep completion finds low effective rank -------------------------
@@ -286,7 +286,7 @@ def _completion_experiment(depth: int) -> Experiment:
 
 
 def _completion_reference(data) -> np.ndarray:
-    from implicit_bias.references import nuclear_norm_completion
+    from implicit_bias.theory import nuclear_norm_completion
 
     cols = np.asarray(data.X).argmax(axis=1)  # one-hot rows: the observed entry j * d + k
     mask = np.zeros(100, bool)
@@ -371,18 +371,14 @@ def test_razin_cohen_norms_grow_while_effective_rank_falls():
 @pytest.mark.parametrize("name", ["matrix_sensing", "matrix_completion", "razin_cohen"])
 def test_presets_compose_and_build(name):
     """The documented presets compose, build and describe the tested settings."""
-    from hydra import compose, initialize_config_dir
+    from implicit_bias.app.build import build_experiment, build_reference
+    from implicit_bias.app.compose import compose
 
-    from implicit_bias.build import build_experiment, build_reference
-    from implicit_bias.config import CONF_DIR, register_configs
-
-    register_configs()
-    with initialize_config_dir(config_dir=str(CONF_DIR), version_base="1.3"):
-        cfg = compose("config", overrides=[f"+experiment={name}"])
+    cfg = compose([f"+experiment={name}"])
     exp = build_experiment(cfg)
     assert isinstance(exp.model, MatrixFactorization) and isinstance(exp.init, Identity)
     assert exp.model.dim == exp.data.d and exp.dtype == "float64"
-    assert isinstance(build_reference(cfg), NuclearNorm)
+    assert isinstance(build_reference(cfg), NuclearNormCheck)
     expected = {
         "matrix_sensing": ("symmetric", 2, MatrixSensing(d=10, rank=1, n=20)),
         "matrix_completion": ("deep", 3, MatrixCompletion(d=10, rank=2, n=50)),
@@ -424,7 +420,7 @@ def test_sensing_below_threshold_is_not_min_trace():
     from alpha = 1e-6 ends near X* (greedy low-rank learning), not near the min-trace solution
     (relative distance > 0.1): Gunasekar's conjecture fails on this instance."""
     pytest.importorskip("cvxpy")
-    from implicit_bias.references import min_trace_psd
+    from implicit_bias.theory import min_trace_psd
 
     exp = Experiment(
         model=MatrixFactorization(kind="symmetric", dim=8),
@@ -451,7 +447,7 @@ def test_sensing_gradient_flow_reaches_min_trace_psd():
     at lr = 0.1 (0.48, 1.6e-2, 9.6e-4): part of GD's gap is its step size. Tolerance 2 alpha."""
     pytest.importorskip("cvxpy")
     from implicit_bias.integrators import GradientFlow
-    from implicit_bias.references import min_trace_psd
+    from implicit_bias.theory import min_trace_psd
 
     exp = Experiment(
         model=MatrixFactorization(kind="symmetric", dim=10),

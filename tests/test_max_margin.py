@@ -2,11 +2,11 @@
 (Soudry, Hoffer, Nacson, Gunasekar & Srebro 2018, Theorem 3).
 
 For a linear model from w = 0, ``w(k) = w_hat log(lr k) + w_tilde + o(1)`` where ``w_hat`` is
-the hard-margin SVM (:func:`implicit_bias.references.hard_margin_svm`) and ``w_tilde`` solves
+the hard-margin SVM (:func:`implicit_bias.theory.hard_margin_svm`) and ``w_tilde`` solves
 ``z_g . w_tilde = log(m_g / (n alpha_g))`` on the distinct support vectors (derivation in
-:mod:`implicit_bias.limits.max_margin`; the losses are means over the n samples). Consequences
-tested: the slope of ``||w||`` in ``log k`` tends to ``||w_hat||``; the angle to ``w_hat`` is
-O(1/log k); the learning rate enters only through ``log(lr k)``.
+:mod:`implicit_bias.theory.checks.max_margin`; the losses are means over the n samples).
+Consequences tested: the slope of ``||w||`` in ``log k`` tends to ``||w_hat||``; the angle to
+``w_hat`` is O(1/log k); the learning rate enters only through ``log(lr k)``.
 
 Rate of the o(1) term (linearizing around the asymptote): ``delta = w - w_hat log tau -
 w_tilde`` obeys ``d delta / d log tau = -A delta + O(tau^-(theta - 1))`` on the span of the
@@ -35,12 +35,12 @@ from implicit_bias.engine import run_batch
 from implicit_bias.experiment import Experiment, SharpnessSpec
 from implicit_bias.inits import Zero
 from implicit_bias.integrators import GD
-from implicit_bias.limits import MaxMargin
-from implicit_bias.limits.max_margin import angle, rho_limit
 from implicit_bias.losses import Exponential, Logistic
 from implicit_bias.models import Linear
-from implicit_bias.references import hard_margin_svm
 from implicit_bias.schedule import Schedule
+from implicit_bias.theory import hard_margin_svm
+from implicit_bias.theory.checks import MaxMarginCheck
+from implicit_bias.theory.checks.max_margin import angle, rho_limit
 
 jax.config.update("jax_enable_x64", True)
 
@@ -133,7 +133,7 @@ def test_gd_soudry_layout_converges_to_svm_direction(loss):
     finals = []
     for b, lr in enumerate(LRS):
         run = res[b]
-        ref = MaxMargin()(exp, run)
+        ref = MaxMarginCheck()(exp, run)
         np.testing.assert_allclose(ref["svm_w"], W_HAT, atol=1e-12)
         # Theorem 3 with the constant: w(T) - w_hat log(lr T) -> w_tilde.
         k, rho = _rho_path(run, lr)
@@ -173,7 +173,7 @@ def test_gd_one_million_steps(loss):
     lr, steps = 0.1, 1_000_000
     exp = _experiment(SOUDRY, loss, num=60)
     run = run_batch(exp, seed=0, lr=lr, steps=steps)[0]
-    ref = MaxMargin()(exp, run)
+    ref = MaxMarginCheck()(exp, run)
     k, rho = _rho_path(run, lr)
     assert rho[-1] < TOL_RHO / 3 and abs(ref["slope_relative_error"]) < TOL_SLOPE / 4
     _check_rate(k, rho, 0.25, decades=2.0)
@@ -187,7 +187,7 @@ def test_gd_one_million_steps(loss):
     assert np.linalg.matrix_rank(Z[Z @ svm.w <= 1 + 1e-7]) == 2  # w_tilde fully determined
     k, rho = _rho_path(run, lr)
     _check_rate(k, rho, _rate(Z, svm.w), decades=1.5)
-    ref = MaxMargin()(exp, run)
+    ref = MaxMarginCheck()(exp, run)
     # The measured angle differs from the asymptote's by at most the angle subtended by the
     # remainder rho (geometry), and the remainder is small: within 10% (measured 6.5%).
     asymptote = np.log(lr * steps) * svm.w + np.asarray(ref["w_tilde"])
@@ -199,10 +199,8 @@ def test_gd_one_million_steps(loss):
 
 
 def test_separable_validation_and_presets():
-    from hydra import compose, initialize_config_dir
-
-    from implicit_bias.build import build_experiment, build_reference
-    from implicit_bias.config import CONF_DIR, register_configs
+    from implicit_bias.app.build import build_experiment, build_reference
+    from implicit_bias.app.compose import compose
     from implicit_bias.errors import ConfigError
 
     with pytest.raises(ConfigError, match=r"^data\.d="):
@@ -211,11 +209,11 @@ def test_separable_validation_and_presets():
         Separable(layout="circles")
     with pytest.raises(ConfigError, match=r"^data\.shift_neg="):
         Separable(margin=1.0, shift_neg=0.5)
-    register_configs()
     for preset, layout in (("max_margin", "soudry"), ("max_margin_gaussian", "gaussian")):
-        with initialize_config_dir(config_dir=str(CONF_DIR), version_base="1.3"):
-            cfg = compose("config", overrides=[f"+experiment={preset}"])
+        cfg = compose([f"+experiment={preset}"])
         exp = build_experiment(cfg)
         assert isinstance(exp.data, Separable) and exp.data.layout == layout
-        assert isinstance(exp.loss, Exponential) and isinstance(build_reference(cfg), MaxMargin)
+        assert isinstance(exp.loss, Exponential) and isinstance(
+            build_reference(cfg), MaxMarginCheck
+        )
         assert exp.record.params and exp.record.spacing == "log"

@@ -10,7 +10,7 @@ Setting: ``PlantedRegression(n=20, d=50)`` (noise-free, fixed design), float64.
   it, with W2(0) != 0), and carries the residual ``P_null W1(0)^T W2(T)^T`` otherwise.
 
 References are computed independently of the engine with ``numpy.linalg.pinv`` and with
-:func:`implicit_bias.references.min_norm_solution` (scipy ``lstsq``).
+:func:`implicit_bias.theory.min_norm_solution` (scipy ``lstsq``).
 
 Tolerances. GD with lr = 0.1 contracts the row-space error by at most
 ``q = max_i |1 - 2 lr s_i^2 / n| ~ 0.985`` per step for this design (checked below), so after
@@ -29,15 +29,16 @@ import pytest
 from jaxtyping import Array, Float, PRNGKeyArray
 
 from implicit_bias.data import PlantedRegression
-from implicit_bias.engine import CONVERGED, run_batch
+from implicit_bias.engine import run_batch
 from implicit_bias.experiment import Experiment, SharpnessSpec
 from implicit_bias.inits import AbstractInit, Gaussian
 from implicit_bias.integrators import GD, SGD
-from implicit_bias.limits import MinNorm
 from implicit_bias.losses import Square
 from implicit_bias.models import DeepLinear, Linear
-from implicit_bias.references import min_norm_solution
+from implicit_bias.result import CONVERGED
 from implicit_bias.schedule import Schedule
+from implicit_bias.theory import min_norm_solution
+from implicit_bias.theory.checks import MinNormCheck
 
 jax.config.update("jax_enable_x64", True)
 
@@ -85,7 +86,7 @@ def _check_linear_limit(exp: Experiment, result) -> dict[str, float]:
         assert int(run.status) == CONVERGED
         assert dist < TOL_LIMIT, (i, dist)
         assert drift < TOL_NULL, (i, drift)
-        ref = MinNorm()(exp, run)
+        ref = MinNormCheck()(exp, run)
         assert ref["distance"] < TOL_LIMIT and ref["null_space_drift"] < TOL_NULL
         if np.any(w0):  # from w0 != 0 the limit is not X^+ y: the init matters
             assert np.linalg.norm(w - np.linalg.pinv(X) @ y) > 1.0
@@ -162,7 +163,7 @@ def test_two_layer_linear_min_norm_iff_first_layer_in_row_space():
         assert int(run.status) == CONVERGED
         assert np.linalg.norm(carried) < TOL_NULL and err < TOL_NULL
         assert np.linalg.norm(w - pinv @ y) < TOL_DEEP
-        ref = MinNorm()(row_space, run)
+        ref = MinNormCheck()(row_space, run)
         assert ref["distance_to_min_norm"] < TOL_DEEP and ref["null_residual"] < TOL_NULL
     assert np.linalg.norm(np.asarray(in_row[1].initial_params["W1"])) > 1.0  # a real test
 
@@ -178,19 +179,15 @@ def test_two_layer_linear_min_norm_iff_first_layer_in_row_space():
         assert np.linalg.norm(carried) > 0.1
         # ... and it is not the linear-model prediction w0 + X^+(y - X w0): the head moved.
         assert np.linalg.norm(w - (w0 + pinv @ (y - X @ w0))) > 0.1
-        ref = MinNorm()(generic, run)
+        ref = MinNormCheck()(generic, run)
         assert ref["distance"] < TOL_DEEP and ref["null_identity_error"] < TOL_NULL
         assert ref["null_residual"] == pytest.approx(np.linalg.norm(carried), rel=1e-9)
 
 
 def _compose(preset: str, *overrides: str):
-    from hydra import compose, initialize_config_dir
+    from implicit_bias.app.compose import compose
 
-    from implicit_bias.config import CONF_DIR, register_configs
-
-    register_configs()
-    with initialize_config_dir(config_dir=str(CONF_DIR), version_base="1.3"):
-        return compose("config", overrides=[f"+experiment={preset}", *overrides])
+    return compose([f"+experiment={preset}", *overrides])
 
 
 @pytest.mark.parametrize(
@@ -198,13 +195,13 @@ def _compose(preset: str, *overrides: str):
     [("min_norm", Linear, GD), ("min_norm_sgd", Linear, SGD), ("min_norm_deep", DeepLinear, GD)],
 )
 def test_presets_build(preset, model, integrator):
-    from implicit_bias.build import build_experiment, build_reference
+    from implicit_bias.app.build import build_experiment, build_reference
 
     cfg = _compose(preset)
     exp = build_experiment(cfg)
     assert isinstance(exp.model, model) and isinstance(exp.integrator, integrator)
     assert isinstance(exp.data, PlantedRegression) and exp.data.n < exp.data.d
-    assert isinstance(build_reference(cfg), MinNorm) and exp.dtype == "float64"
+    assert isinstance(build_reference(cfg), MinNormCheck) and exp.dtype == "float64"
 
 
 def test_planted_regression_validation():

@@ -32,16 +32,17 @@ import numpy as np
 import pytest
 
 from implicit_bias.data import SparseRegression
-from implicit_bias.engine import CONVERGED, run_batch
+from implicit_bias.engine import run_batch
 from implicit_bias.errors import ConfigError
 from implicit_bias.experiment import Experiment, SharpnessSpec
 from implicit_bias.inits import Constant, Zero
 from implicit_bias.integrators import GD, GradientFlow, MirrorDescent
-from implicit_bias.limits import DiagonalLimit
 from implicit_bias.losses import Square
 from implicit_bias.models import Diagonal, Linear
 from implicit_bias.problem import Problem
+from implicit_bias.result import CONVERGED
 from implicit_bias.schedule import Schedule
+from implicit_bias.theory.checks import DiagonalLimitCheck
 
 jax.config.update("jax_enable_x64", True)
 
@@ -168,7 +169,7 @@ def test_path_follows_the_diagonal_flow_at_first_order(potential):
 def test_limit_is_the_finite_alpha_reference(potential):
     """Two step sizes, one limit: the Bregman projection of the diagonal network's flow."""
     md, x0 = md_experiment(potential)
-    limit = DiagonalLimit()
+    limit = DiagonalLimitCheck()
     for lr in (0.05, 0.1):
         run = run_batch(md, init_scale=x0, lr=lr, steps=round(1e4 / lr))[0]
         assert int(run.status) == CONVERGED

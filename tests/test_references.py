@@ -1,4 +1,4 @@
-"""Tests of implicit_bias.references against independent checks.
+"""Tests of implicit_bias.theory against independent checks.
 
 Every reference is compared with something computed another way: optimality (KKT) conditions,
 a second solver, a closed form, or a numerical integration of the gradient flow. Tolerances are
@@ -19,25 +19,25 @@ import scipy.linalg
 import scipy.optimize
 from scipy.integrate import solve_ivp
 
-from implicit_bias.references import (
+from implicit_bias.theory import (
     akt_risk_ratio_bound,
     balanced_rank_one_sharpness,
     basis_pursuit,
     basis_pursuit_nonnegative,
+    deep_linear_sharpness_bounds,
     diagonal_network_limit,
     diagonal_network_limit_nonnegative,
     gradient_flow_least_squares,
     hard_margin_svm,
     leaky_relu_limit,
-    marion_bounds,
     min_l2_solution,
     min_norm_solution,
     relative_entropy_potential,
+    relu_counterexample_limit,
     ridge_gf_risk_ratio,
     ridge_lambda_for_time,
     ridge_path,
     solve_diagonal_network,
-    vardi_shamir_closed_form,
     woodworth_potential,
 )
 
@@ -512,7 +512,7 @@ def test_diagonal_network_validation():
 
 def test_nuclear_norm_minimizer_recovery_and_certificate():
     cp = pytest.importorskip("cvxpy")
-    from implicit_bias.references import nuclear_norm_minimizer
+    from implicit_bias.theory import nuclear_norm_minimizer
 
     rng = _rng(18)
     d, m = 6, 30
@@ -536,7 +536,7 @@ def test_nuclear_norm_minimizer_recovery_and_certificate():
 
 def test_nuclear_norm_completion_and_min_trace_psd():
     pytest.importorskip("cvxpy")
-    from implicit_bias.references import (
+    from implicit_bias.theory import (
         min_trace_psd,
         nuclear_norm_completion,
         nuclear_norm_minimizer,
@@ -569,7 +569,7 @@ def test_nuclear_norm_completion_and_min_trace_psd():
 
 
 def test_nuclear_norm_import_error_and_validation(monkeypatch):
-    from implicit_bias.references import nuclear_norm_completion, nuclear_norm_minimizer
+    from implicit_bias.theory import nuclear_norm_completion, nuclear_norm_minimizer
 
     if importlib.util.find_spec("cvxpy") is not None:  # validation runs after the import
         with pytest.raises(ValueError, match="mask must be a boolean array"):
@@ -609,7 +609,7 @@ def _integrate_vardi_shamir(X, y, ts, loss_scale=1.0):
 @pytest.mark.parametrize("gamma", [0.5, 1.0, 2.0, 4.0])
 def test_vardi_shamir_closed_form_matches_integration(gamma):
     ts = np.linspace(0.0, 20.0, 41)
-    sol = vardi_shamir_closed_form(gamma, ts=ts)
+    sol = relu_counterexample_limit(gamma, ts=ts)
     t_c, w_c, w_end, traj = _integrate_vardi_shamir(sol.X, sol.y, ts)
     # DOP853 at rtol 1e-13 with an exact event: measured agreement 1e-11..1e-13
     assert sol.crossing_time == pytest.approx(t_c, abs=1e-8)
@@ -624,17 +624,17 @@ def test_vardi_shamir_closed_form_matches_integration(gamma):
 
 
 def test_vardi_shamir_w3_depends_on_gamma_and_loss_scale_is_time():
-    w3 = [vardi_shamir_closed_form(g).w_limit[2] for g in (0.5, 1.0, 2.0, 4.0)]
+    w3 = [relu_counterexample_limit(g).w_limit[2] for g in (0.5, 1.0, 2.0, 4.0)]
     # measured -0.0116, -0.0408, -0.1107, -0.1926: strictly monotone in gamma
     assert all(b < a - 1e-3 for a, b in itertools.pairwise(w3))
-    s1, s2 = vardi_shamir_closed_form(1.0), vardi_shamir_closed_form(1.0, loss_scale=0.5)
+    s1, s2 = relu_counterexample_limit(1.0), relu_counterexample_limit(1.0, loss_scale=0.5)
     assert s2.crossing_time == pytest.approx(2 * s1.crossing_time, rel=1e-12)
     np.testing.assert_allclose(s2.w_limit, s1.w_limit, atol=1e-12)
     t_c, _, w_end, _ = _integrate_vardi_shamir(s2.X, s2.y, [0.0], loss_scale=0.5)
     assert t_c == pytest.approx(s2.crossing_time, abs=1e-8)
     np.testing.assert_allclose(w_end, s2.w_limit, atol=1e-8)
     with pytest.raises(ValueError, match="gamma must be > 0"):
-        vardi_shamir_closed_form(0.0)
+        relu_counterexample_limit(0.0)
 
 
 def test_leaky_relu_limit_matches_integration():
@@ -700,7 +700,7 @@ def test_balanced_rank_one_sharpness_matches_jax_hessian(L):
     S = balanced_rank_one_sharpness(Sigma, w_star, L)
     # both exact in float64; measured relative error <= 3e-15
     assert S == pytest.approx(top, rel=1e-8)
-    bounds = marion_bounds(Sigma, w_star, L)
+    bounds = deep_linear_sharpness_bounds(Sigma, w_star, L)
     c = np.linalg.norm(w_star) ** (2 - 2 / L)
     assert bounds.balanced_rank_one == pytest.approx(S, rel=1e-14)
     assert bounds.lower <= S * (1 + 1e-12)
@@ -711,7 +711,7 @@ def test_balanced_rank_one_sharpness_matches_jax_hessian(L):
 def test_marion_bounds_closed_forms_and_validation():
     Sigma = np.diag([3.0, 1.0])
     w_star = np.array([0.0, 2.0])  # along the small eigenvalue: a = 1, Lambda = 3
-    b = marion_bounds(Sigma, w_star, 3)
+    b = deep_linear_sharpness_bounds(Sigma, w_star, 3)
     c = 2.0 ** (2 - 2 / 3)
     assert (b.a, b.Lambda) == (pytest.approx(1.0), pytest.approx(3.0))
     assert b.lower == pytest.approx(6 * c) and b.critical_lr == pytest.approx(2 / b.lower)
@@ -726,4 +726,4 @@ def test_marion_bounds_closed_forms_and_validation():
     with pytest.raises(ValueError, match="L must be an integer depth >= 1"):
         balanced_rank_one_sharpness(np.eye(2), np.ones(2), 0)
     with pytest.raises(ValueError, match="w_star must be nonzero"):
-        marion_bounds(np.eye(2), np.zeros(2), 2)
+        deep_linear_sharpness_bounds(np.eye(2), np.zeros(2), 2)

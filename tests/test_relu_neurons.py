@@ -4,7 +4,7 @@
 
 * Theorem 4.1: from w = 0 on x = (3,-1,0), (4,2,0), (0,g,g), y = (16,18,0) the gradient flow of a
   ReLU neuron ends at (5, -1, w3(g)); the engine is compared with the exact two-phase closed form
-  of :func:`implicit_bias.references.vardi_shamir_closed_form` along the whole trajectory.
+  of :func:`implicit_bias.theory.relu_counterexample_limit` along the whole trajectory.
 * Theorem 3.1: leaky ReLU ends at the zero-loss point closest to w(0).
 * Theorem 5.1: ReLU ends within twice the distance from w(0) of the closest zero-loss point.
 * Section 6: one hidden neuron v relu(w . x) conserves v^2 - ||w||^2 (Du et al. 2018).
@@ -22,19 +22,19 @@ import pytest
 import scipy.optimize
 from jaxtyping import PRNGKeyArray
 
-from implicit_bias.data import AbstractData, Dataset, VardiShamir
+from implicit_bias.data import AbstractData, Dataset, ReluCounterexample
 from implicit_bias.engine import run_batch
 from implicit_bias.errors import ConfigError
 from implicit_bias.experiment import Experiment, SharpnessSpec
 from implicit_bias.inits import Gaussian, Neuron, Zero
 from implicit_bias.integrators import GradientFlow
-from implicit_bias.limits import VardiShamirLimit
-from implicit_bias.limits.vardi_shamir import closest_zero_loss_relu
 from implicit_bias.losses import Square
 from implicit_bias.models import OneHiddenNeuron, ReLUNeuron
 from implicit_bias.models._activations import leaky_relu, relu
-from implicit_bias.references import leaky_relu_limit, vardi_shamir_closed_form
 from implicit_bias.schedule import Schedule
+from implicit_bias.theory import leaky_relu_limit, relu_counterexample_limit
+from implicit_bias.theory.checks import ReluNeuronCheck
+from implicit_bias.theory.checks.relu_neuron import closest_zero_loss_relu
 
 jax.config.update("jax_enable_x64", True)
 
@@ -79,7 +79,7 @@ def test_relu_derivative_is_one_at_zero():
 @pytest.mark.parametrize("model_cls", [ReLUNeuron, OneHiddenNeuron])
 def test_loss_gradient_matches_formula(model_cls):
     """grad of mean (f - y)^2 equals the hand-written gradient, including at w = 0."""
-    data = VardiShamir(gamma=1.5).sample(jax.random.key(0), jnp.float64)
+    data = ReluCounterexample(gamma=1.5).sample(jax.random.key(0), jnp.float64)
     X, y = np.asarray(data.X), np.asarray(data.y)
     model = model_cls(input_dim=3, activation="leaky_relu", negative_slope=0.3)
     for w in (np.zeros(3), np.array([1.0, -2.0, 0.5])):
@@ -103,7 +103,7 @@ def test_loss_gradient_matches_formula(model_cls):
 
 
 def test_vardi_shamir_data_and_zero_loss_set():
-    data = VardiShamir(gamma=2.0).sample(jax.random.key(3), jnp.float64)
+    data = ReluCounterexample(gamma=2.0).sample(jax.random.key(3), jnp.float64)
     np.testing.assert_array_equal(data.X, [[3, -1, 0], [4, 2, 0], [0, 2, 2]])
     np.testing.assert_array_equal(data.y, [16, 18, 0])
     np.testing.assert_array_equal(data.X_test, data.X)
@@ -133,8 +133,8 @@ def test_neuron_init():
             "model.negative_slope",
         ),
         (lambda: ReLUNeuron(input_dim=0), "model.input_dim"),
-        (lambda: VardiShamir(gamma=0.0), "data.gamma"),
-        (lambda: VardiShamirLimit(zero_loss_tol=0.0), "reference.zero_loss_tol"),
+        (lambda: ReluCounterexample(gamma=0.0), "data.gamma"),
+        (lambda: ReluNeuronCheck(zero_loss_tol=0.0), "reference.zero_loss_tol"),
     ],
 )
 def test_validation_names_the_key(build, key):
@@ -193,7 +193,7 @@ def vs_runs():
     """One engine run per gamma (each gamma is a separate compilation: ~4 s each)."""
     out = {}
     for g in GAMMAS:
-        exp = _experiment(ReLUNeuron(input_dim=3), VardiShamir(gamma=g), Zero())
+        exp = _experiment(ReLUNeuron(input_dim=3), ReluCounterexample(gamma=g), Zero())
         out[g] = (exp, run_batch(exp, t1=20.0)[0])
     return out
 
@@ -205,12 +205,12 @@ def test_closed_form_uses_our_loss_convention():
     in phase 1 and in phase 2; with a 1/2 convention they would differ by a factor 2.
     """
     model, g = ReLUNeuron(input_dim=3), 2.0
-    data = VardiShamir(gamma=g).sample(jax.random.key(0), jnp.float64)
-    sol = vardi_shamir_closed_form(g)
+    data = ReluCounterexample(gamma=g).sample(jax.random.key(0), jnp.float64)
+    sol = relu_counterexample_limit(g)
     grad = jax.grad(lambda w: Square()(model, {"w": w}, data))
     h = 1e-6
     for t in (0.3 * sol.crossing_time, 0.9 * sol.crossing_time, 2 * sol.crossing_time, 1.0):
-        w_m, w, w_p = vardi_shamir_closed_form(g, np.array([t - h, t, t + h])).trajectory
+        w_m, w, w_p = relu_counterexample_limit(g, np.array([t - h, t, t + h])).trajectory
         dw = (w_p - w_m) / (2 * h)
         np.testing.assert_allclose(dw, -np.asarray(grad(jnp.asarray(w))), atol=1e-7, rtol=1e-7)
 
@@ -220,7 +220,7 @@ def test_theorem_4_1_trajectory_matches_closed_form(vs_runs, gamma):
     exp, run = vs_runs[gamma]
     assert int(run.status) == 0 and float(run.final["train_loss"]) < 1e-15
     ts = np.asarray(run.times)
-    sol = vardi_shamir_closed_form(gamma, ts)
+    sol = relu_counterexample_limit(gamma, ts)
     traj = np.asarray(run.records["param_w"])
     # Record points straddle the crossing (phase 1 and phase 2 are both tested).
     assert ts[1] < sol.crossing_time < ts[-1]
@@ -228,7 +228,7 @@ def test_theorem_4_1_trajectory_matches_closed_form(vs_runs, gamma):
     w = np.asarray(run.params["w"])
     np.testing.assert_allclose(w[:2], [5.0, -1.0], atol=TOL, rtol=0)
     assert abs(w[2] - sol.w_limit[2]) < TOL
-    ref = VardiShamirLimit()(exp, run)
+    ref = ReluNeuronCheck()(exp, run)
     assert ref["theorem"] == "4.1" and ref["w3_error"] < TOL and ref["distance"] < TOL
     assert ref["interpolates"] and ref["bound_holds"]
 
@@ -240,7 +240,7 @@ def test_theorem_4_1_limit_is_not_a_function_of_w(vs_runs):
     limits = {g: np.asarray(run.params["w"]) for g, (_, run) in vs_runs.items()}
     model = ReLUNeuron(input_dim=3)
     for g in GAMMAS:
-        data = VardiShamir(gamma=g).sample(jax.random.key(0), jnp.float64)
+        data = ReluCounterexample(gamma=g).sample(jax.random.key(0), jnp.float64)
         for w in limits.values():
             assert float(Square()(model, {"w": jnp.asarray(w)}, data)) < 1e-15
     w3 = np.array([limits[g][2] for g in GAMMAS])
@@ -296,7 +296,7 @@ def test_theorem_3_1_leaky_relu_closest_zero_loss_point():
         assert np.linalg.norm(w - pred) < TOL
         # The limit is not the closest zero-loss point to 0: the init matters.
         assert np.linalg.norm(pred - leaky_relu_limit(X, y, None, negative_slope=slope)) > 0.1
-        ref = VardiShamirLimit()(exp, run)
+        ref = ReluNeuronCheck()(exp, run)
         assert ref["theorem"] == "3.1" and ref["distance"] < TOL
     assert crossed >= 1  # the leaky branch was exercised
 
@@ -313,7 +313,7 @@ def test_theorem_5_1_factor_two_bound():
     b = 32
     exp = _experiment(ReLUNeuron(input_dim=3), _ReLUTeacher(n=3, d=3), Gaussian(), num=30)
     res = run_batch(exp, seed=np.arange(b), init_scale=0.5, t1=200.0)
-    limit = VardiShamirLimit()
+    limit = ReluNeuronCheck()
     ratios = []
     for i in range(b):
         run = res[i]
@@ -339,7 +339,7 @@ def test_theorem_5_1_factor_two_bound():
 def test_one_hidden_neuron_conserves_balancedness():
     """From w = 0, v = delta: v^2 - ||w||^2 = delta^2 at every record point (measured ~2e-11)."""
     deltas = np.array([0.5, 1e-2, 1e-4])
-    exp = _experiment(OneHiddenNeuron(input_dim=3), VardiShamir(gamma=1.0), Neuron(), num=60)
+    exp = _experiment(OneHiddenNeuron(input_dim=3), ReluCounterexample(gamma=1.0), Neuron(), num=60)
     res = run_batch(exp, init_scale=deltas, t1=100.0)
     bal = np.asarray(res.records["balancedness"])
     np.testing.assert_allclose(bal, np.broadcast_to(deltas[:, None] ** 2, bal.shape), atol=TOL)
@@ -351,7 +351,7 @@ def test_one_hidden_neuron_conserves_balancedness():
     np.testing.assert_allclose(u[:, :2], np.broadcast_to([5.0, -1.0], (3, 2)), atol=TOL)
     assert np.all(u[:, 1] + u[:, 2] < 0)
     for i in range(3):
-        ref = VardiShamirLimit()(exp, res[i])
+        ref = ReluNeuronCheck()(exp, res[i])
         assert ref["distance"] < TOL and abs(ref["balancedness_initial"] - deltas[i] ** 2) < 1e-15
 
 
@@ -359,23 +359,19 @@ def test_one_hidden_neuron_conserves_balancedness():
 
 
 def test_experiment_presets_compose():
-    from hydra import compose, initialize_config_dir
+    from implicit_bias.app.build import build_experiment, build_reference
+    from implicit_bias.app.compose import compose
 
-    from implicit_bias.build import build_experiment, build_reference
-    from implicit_bias.config import CONF_DIR, register_configs
-
-    register_configs()
-    with initialize_config_dir(config_dir=str(CONF_DIR), version_base="1.3"):
-        cfg = compose("config", overrides=["+experiment=vardi_shamir", "data.gamma=2"])
-        exp = build_experiment(cfg)
-        assert isinstance(exp.model, ReLUNeuron) and exp.model.input_dim == 3
-        assert exp.data == VardiShamir(gamma=2.0) and isinstance(exp.init, Zero)
-        assert exp.dtype == "float64" and exp.integrator.rtol == 1e-10
-        assert isinstance(build_reference(cfg), VardiShamirLimit)
-        cfg = compose("config", overrides=["+experiment=one_hidden_neuron", "init_scale=0.1"])
-        exp = build_experiment(cfg)
-        assert isinstance(exp.model, OneHiddenNeuron) and isinstance(exp.init, Neuron)
-        assert cfg.init_scale == 0.1
+    cfg = compose(["+experiment=vardi_shamir", "data.gamma=2"])
+    exp = build_experiment(cfg)
+    assert isinstance(exp.model, ReLUNeuron) and exp.model.input_dim == 3
+    assert exp.data == ReluCounterexample(gamma=2.0) and isinstance(exp.init, Zero)
+    assert exp.dtype == "float64" and exp.integrator.rtol == 1e-10
+    assert isinstance(build_reference(cfg), ReluNeuronCheck)
+    cfg = compose(["+experiment=one_hidden_neuron", "init_scale=0.1"])
+    exp = build_experiment(cfg)
+    assert isinstance(exp.model, OneHiddenNeuron) and isinstance(exp.init, Neuron)
+    assert cfg.init_scale == 0.1
 
 
 @pytest.mark.slow
@@ -384,14 +380,10 @@ def test_experiment_presets_compose():
 )
 def test_experiment_presets_run(tmp_path, overrides):
     """The documented commands end to end (in-process): metrics.json holds the reference."""
-    from hydra import compose, initialize_config_dir
+    from implicit_bias.app.cli import run_config
+    from implicit_bias.app.compose import compose
 
-    from implicit_bias.config import CONF_DIR, register_configs
-    from implicit_bias.run import run_config
-
-    register_configs()
-    with initialize_config_dir(config_dir=str(CONF_DIR), version_base="1.3"):
-        cfg = compose("config", overrides=[*overrides, "output.plots=false"])
+    cfg = compose([*overrides, "output.plots=false"])
     metrics = run_config(cfg, tmp_path)
     assert metrics["status"] == "converged"
     ref = metrics["reference"]

@@ -20,11 +20,12 @@ import numpy as np
 import pytest
 from omegaconf import OmegaConf
 
-from hydra_plugins.implicit_bias_launcher.grid_sweeper import expand_grids, sweep_parser
-from hydra_plugins.implicit_bias_launcher.plan import plan_group
-from implicit_bias.engine import STATUS_NAMES
-from implicit_bias.sweep_results import collect, load_sweep
-from implicit_bias.testing import count_compilations
+import implicit_bias as ib
+from implicit_bias.app.collect import collect, load_sweep
+from implicit_bias.app.launcher.grids import expand_grids, sweep_parser
+from implicit_bias.app.launcher.plan import plan_group
+from implicit_bias.compilations import count_compilations
+from implicit_bias.result import STATUS_NAMES
 
 jax.config.update("jax_enable_x64", True)
 
@@ -55,11 +56,12 @@ def _multirun(*overrides: str) -> None:
     import hydra
     from hydra.core.global_hydra import GlobalHydra
 
-    from implicit_bias.config import CONF_DIR, register_configs
+    from implicit_bias.app.resources import conf_dir
+    from implicit_bias.app.schema import register_configs
 
     register_configs()
 
-    @hydra.main(version_base="1.3", config_path=str(CONF_DIR), config_name="config")
+    @hydra.main(version_base="1.3", config_path=str(conf_dir()), config_name="config")
     def main(cfg) -> None:
         raise AssertionError("the batched launcher runs the points itself")
 
@@ -141,7 +143,8 @@ def test_plan_chunks_by_equal_horizon_and_pads_to_buckets():
     assert [c.points for c in chunks] == [(0, 2, 3, 5), (6, 9, 10), (1, 4, 8), (7,)]
     # pow2 buckets: 3 -> 4, 1 -> 1; padding repeats the last point.
     assert [c.size for c in chunks] == [4, 4, 4, 1]
-    assert chunks[1].batch == (6, 9, 10, 10)
+    padded = ib.Scalars.make(seed=list(chunks[1].points)).pad(chunks[1].size)
+    assert np.asarray(padded.seed).tolist() == [6, 9, 10, 10]
     # "max": one batch size (one compiled program) for the whole group.
     assert {c.size for c in plan_group(points, horizons, 4, "max")} == {4}
     assert [c.size for c in plan_group(points, horizons, None, "none")] == [7, 3, 1]

@@ -1,12 +1,13 @@
-"""CPU worker processes (implicit_bias.workers): same results as in-process, one compile each."""
+"""CPU worker processes (implicit_bias.app.workers): results as in-process, one compile each."""
 
 import jax
 import numpy as np
 import pytest
 
 import implicit_bias as ib
+from implicit_bias.app.workers import run_batch
+from implicit_bias.compilations import count_compilations
 from implicit_bias.errors import ConfigError
-from implicit_bias.testing import count_compilations
 
 
 def _exp(**kw):
@@ -25,9 +26,9 @@ def test_workers_equal_in_process_and_compile_once_each():
     kw = dict(seed=np.arange(5), init_scale=np.linspace(0.4, 0.8, 5), lr=0.05, steps=200)
     ref = ib.run_batch(exp, progress=False, **kw)
     with count_compilations("_simulate") as comp:
-        got = ib.run_batch(exp, workers=2, **kw)
+        got = run_batch(exp, workers=2, **kw)
         # Other swept scalars, same structure and slice sizes: no new compilation.
-        again = ib.run_batch(exp, workers=2, **{**kw, "lr": 0.02, "seed": np.arange(5, 10)})
+        again = run_batch(exp, workers=2, **{**kw, "lr": 0.02, "seed": np.arange(5, 10)})
     # Slices of 3 and 2 runs: each worker compiled its program once, for both calls.
     assert comp.count == 2, comp.names
     assert all("[worker" in n for n in comp.names)
@@ -52,16 +53,16 @@ def test_workers_equal_in_process_and_compile_once_each():
 def test_workers_bad_values_are_clear_errors():
     exp = _exp()
     with pytest.raises(ConfigError, match="workers=0"):
-        ib.run_batch(exp, workers=0, seed=0, steps=10)
+        run_batch(exp, workers=0, seed=0, steps=10)
     with pytest.raises(ConfigError, match="devices"):
-        ib.run_batch(exp, workers=2, devices=2, seed=0, steps=10)
+        run_batch(exp, workers=2, devices=2, seed=0, steps=10)
 
 
 def test_reported_compilations_reach_every_open_block_once():
     # Worker compilations are reported to the open count_compilations blocks. Nested blocks
     # with equal contents (both empty) are distinct collectors: closing one must not drop the
     # other (the launcher nests its block inside a benchmark's).
-    from implicit_bias.testing import record_compilations
+    from implicit_bias.compilations import record_compilations
 
     with count_compilations("_simulate") as outer:
         with count_compilations("_simulate") as inner:

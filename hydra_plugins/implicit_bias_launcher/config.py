@@ -43,7 +43,7 @@ class BatchedLauncherConf:
             group), ``none`` (exact sizes).
         collect: write ``sweep.nc`` (:func:`implicit_bias.collect`) at the end.
         submitit: run each batch as a submitit job (SLURM or local), see :class:`SubmititConf`.
-        workers: CPU worker processes per batch (:mod:`implicit_bias.workers`; ``null`` or 1:
+        workers: CPU worker processes per batch (:mod:`implicit_bias.app.workers`; ``null`` or 1:
             in the launcher's process). Pays off for groups whose steps outweigh compilation.
     """
 

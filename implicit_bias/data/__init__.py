@@ -7,6 +7,6 @@ from .gaussian_regression import GaussianRegression as GaussianRegression
 from .matrix_completion import MatrixCompletion as MatrixCompletion
 from .matrix_sensing import MatrixSensing as MatrixSensing
 from .planted_regression import PlantedRegression as PlantedRegression
+from .relu_counterexample import ReluCounterexample as ReluCounterexample
 from .separable import Separable as Separable
 from .sparse_regression import SparseRegression as SparseRegression
-from .vardi_shamir import VardiShamir as VardiShamir

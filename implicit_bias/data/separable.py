@@ -99,7 +99,7 @@ class Separable(AbstractData):
 
     The first ``n_pos`` (after the support vectors for ``soudry``) points have label +1, the
     rest -1. ``w_star`` is ``None`` (there is no regressor; the reference is the hard-margin
-    SVM, :func:`implicit_bias.references.hard_margin_svm`). The test set is an independent
+    SVM, :func:`implicit_bias.theory.hard_margin_svm`). The test set is an independent
     draw of the same layout.
 
     Attributes:

@@ -61,7 +61,7 @@ class MirrorDescent(AbstractDiscreteIntegrator):
     flow of the hyperbolic entropy with ``beta_scale = 2 alpha^2`` from ``w_0 = 0``, again at
     4 times the speed. Since the dual iterates stay in ``z_0 + range(A^T)`` for a linear model
     on data ``A``, mirror descent with *any* convergent step size ends exactly at the same
-    Bregman projection as the flow (:mod:`implicit_bias.references.diagonal_networks`).
+    Bregman projection as the flow (:mod:`implicit_bias.theory.diagonal_networks`).
 
     ``beta_scale`` is a static field: changing it recompiles (it is not a swept scalar).
 

@@ -30,7 +30,7 @@ class Diagonal(AbstractModel):
     entropy (nonnegative), run 4 times faster. Its limit minimizes the potential of
     Woodworth et al. (2020), Theorem 1, among interpolators (resp. the relative entropy to
     ``alpha^2 1``): basis pursuit as ``alpha -> 0``, the min-L2 interpolator as ``alpha -> inf``
-    (signed). Exact references: :mod:`implicit_bias.references.diagonal_networks`.
+    (signed). Exact references: :mod:`implicit_bias.theory.diagonal_networks`.
 
     The product ``u_i v_i`` is conserved by the flow (``(uv)' = -2ugv + 2uvg = 0``); it is
     recorded as ``uv_min``/``uv_max`` (signed network) to check integrator accuracy.

@@ -1,0 +1,98 @@
+"""From a composed config to the objects the engine runs."""
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from omegaconf import DictConfig, OmegaConf
+
+from implicit_bias.app.instantiate import check_targets, instantiate
+from implicit_bias.errors import ConfigError
+from implicit_bias.experiment import Experiment, SharpnessSpec
+from implicit_bias.scalars import SWEPT_KEYS, Scalars
+from implicit_bias.schedule import Schedule
+
+
+def build_experiment(cfg: DictConfig) -> Experiment:
+    """The static :class:`Experiment` a config describes.
+
+    Raises:
+        ConfigError: for any bad value or combination, naming the key.
+    """
+    check_targets(cfg)
+    data = instantiate(cfg.data, "data")
+    model_cfg = OmegaConf.to_container(cfg.model, resolve=True)
+    from implicit_bias.app.schema import NULLABLE_FROM_DATA
+
+    for key in NULLABLE_FROM_DATA:
+        if key in model_cfg and model_cfg[key] is None:
+            model_cfg[key] = getattr(data, key)
+    model = instantiate(model_cfg, "model")
+    init = instantiate(cfg.init, "init")
+    integrator = instantiate(cfg.integrator, "integrator")
+    loss = instantiate(cfg.loss, "loss")
+    sharp = _plain(cfg.sharpness, "sharpness")
+    record = _plain(cfg.record, "record")
+    return Experiment(
+        model=model,
+        data=data,
+        init=init,
+        integrator=integrator,
+        loss=loss,
+        sharpness=SharpnessSpec(**sharp),
+        record=Schedule(**record),
+        dtype=cfg.dtype,
+        divergence_threshold=float(cfg.divergence_threshold),
+        converge_tol=float(cfg.converge_tol),
+    )
+
+
+def build_scalars(cfgs: Mapping | Sequence[Mapping], dtype: str | None = None) -> Scalars:
+    """The traced scalars of one config, or of a sequence of configs (one batch, in order).
+
+    Args:
+        cfgs: configs (``DictConfig``) or their resolved values (plain dicts).
+        dtype: of the float scalars (default: the first config's ``dtype``).
+
+    Raises:
+        ConfigError: for a bad value, naming the key.
+    """
+    if isinstance(cfgs, Mapping):
+        cfgs = [cfgs]
+    values = {k: [c[k] for c in cfgs] for k in SWEPT_KEYS}
+    return Scalars.make(dtype=dtype or cfgs[0]["dtype"], **values)
+
+
+def static_key(cfg: DictConfig) -> str:
+    """A key equal for two configs iff they differ only in swept (traced) scalars."""
+    c: dict[str, Any] = OmegaConf.to_container(cfg, resolve=True)
+    for k in (*SWEPT_KEYS, "hydra", "progress"):
+        c.pop(k, None)
+    return repr(sorted(flatten(c).items()))
+
+
+def flatten(d: Mapping, prefix: str = "") -> dict[str, Any]:
+    """A nested mapping as ``{"a.b.c": leaf}`` (lists are leaves)."""
+    out: dict[str, Any] = {}
+    for k, v in d.items():
+        key = f"{prefix}{k}"
+        if isinstance(v, Mapping):
+            out.update(flatten(v, key + "."))
+        else:
+            out[key] = v
+    return out
+
+
+def _plain(node: Any, key: str) -> dict:
+    if isinstance(node, DictConfig):
+        node = OmegaConf.to_container(node, resolve=True)
+    if not isinstance(node, dict):
+        raise ConfigError(key, node, "a mapping")
+    return node
+
+
+def build_reference(cfg: DictConfig):
+    """The reference step (an :class:`~implicit_bias.theory.checks.AbstractCheck`), or ``None``."""
+    node = cfg.get("reference")
+    if node is None or (isinstance(node, DictConfig) and "_target_" not in node):
+        return None
+    return instantiate(node, "reference")

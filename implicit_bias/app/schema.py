@@ -1,0 +1,146 @@
+"""Structured (dataclass) schemas of the Hydra configs, registered with Hydra's ConfigStore.
+
+Hydra composes ``conf/config.yaml``; each group option declares its schema in its defaults list
+(``defaults: [schema_model_deep_linear]``), derived automatically from the ``__init__`` of the
+class it targets, so a wrong type or an unknown key fails at compose time with the key named.
+Ranges and combinations are checked when the objects are built (the ``__check_init__`` of each
+``eqx.Module``), right after composition and before any computation: errors are
+:class:`~implicit_bias.errors.ConfigError` messages naming the key, the bad value and what is
+allowed.
+
+The options of the ``sweep`` group are the files of the repository's top-level ``sweeps/``
+folder, registered here too (one copy of each file, see :mod:`implicit_bias.app.resources`).
+"""
+
+import importlib
+import inspect
+import typing
+from dataclasses import dataclass, field, make_dataclass
+from pathlib import Path
+from typing import Any
+
+from hydra.core.config_store import ConfigStore
+from omegaconf import MISSING, OmegaConf
+
+from implicit_bias.app.instantiate import ALLOWED_TARGET_PREFIX
+from implicit_bias.app.resources import conf_dir, sweeps_dir
+
+
+# ----------------------------------------------------------------------------- engine
+@dataclass
+class SharpnessConf:
+    method: str = "lanczos"
+    num_iters: int = 25
+    track: bool = True
+    tol: float = 1e-6
+
+
+@dataclass
+class RecordConf:
+    num: int = 100
+    spacing: str = "linear"
+    every: int | None = None
+    log_min: float = 1e-4
+    params: bool = False
+
+
+@dataclass
+class OutputConf:
+    plots: bool = True
+    save_data: bool = True
+
+
+@dataclass
+class Config:
+    """Top-level keys; ``lr``, ``steps``, ``init_scale``, ``seed``, ``t1`` are swept."""
+
+    defaults: list[Any] = field(default_factory=lambda: [])
+    model: Any = MISSING
+    data: Any = MISSING
+    init: Any = MISSING
+    integrator: Any = MISSING
+    loss: Any = MISSING
+    reference: Any = None
+    sharpness: SharpnessConf = field(default_factory=SharpnessConf)
+    record: RecordConf = field(default_factory=RecordConf)
+    output: OutputConf = field(default_factory=OutputConf)
+    lr: float = 0.01
+    steps: int = 2000
+    init_scale: float = 0.3
+    seed: int = 0
+    data_seed: int = -1
+    t1: float = 10.0
+    dtype: str = "float32"
+    divergence_threshold: float = 1e10
+    converge_tol: float = 1e-4
+    progress: bool | None = None
+    # Batch the points of a multirun that differ only in traced scalars (see the launcher).
+    experiment_name: str = "default"
+
+
+GROUPS = ("model", "data", "init", "integrator", "loss", "reference")
+_SIMPLE = (int, float, bool, str)
+#: Model keys that may be ``null`` in a config, meaning "take it from the data".
+NULLABLE_FROM_DATA = ("input_dim",)
+
+
+def schema_for(target: str) -> type:
+    """A dataclass schema for the class at ``target``, derived from its ``__init__``.
+
+    Each keyword argument becomes a typed field (int, float, bool, str, their ``| None``
+    versions; anything else is ``Any``), with its default. Hydra then type-checks a config
+    option against its own class at compose time, with no schema written twice.
+    """
+    module_name, _, attr = target.rpartition(".")
+    cls = getattr(importlib.import_module(module_name), attr)
+    hints = typing.get_type_hints(cls.__init__) if cls.__init__ is not object.__init__ else {}
+    fields: list[tuple] = [("_target_", str, field(default=target))]
+    for name, param in inspect.signature(cls).parameters.items():
+        if param.kind in (param.VAR_POSITIONAL, param.VAR_KEYWORD):
+            continue
+        tp = _omegaconf_type(hints.get(name, param.annotation))
+        if name in NULLABLE_FROM_DATA and tp in _SIMPLE:
+            tp = tp | None  # null: filled in from the data by build_experiment
+        default = MISSING if param.default is inspect.Parameter.empty else param.default
+        if isinstance(default, (list, dict, tuple)):
+            fields.append((name, Any, field(default_factory=lambda d=default: d)))
+        else:
+            fields.append((name, tp, field(default=default)))
+    return make_dataclass(f"{attr}Conf", fields)
+
+
+def _omegaconf_type(tp: Any) -> Any:
+    if tp in _SIMPLE:
+        return tp
+    args = typing.get_args(tp)
+    if type(None) in args:
+        rest = [a for a in args if a is not type(None)]
+        if len(rest) == 1 and rest[0] in _SIMPLE:
+            return rest[0] | None
+    return Any
+
+
+def group_options(group: str, conf: Path | None = None) -> dict[str, Path]:
+    """The options of a config group (the YAML files of ``conf/<group>/``; for ``sweep``, of
+    ``sweeps/``)."""
+    folder = sweeps_dir() if group == "sweep" else (conf or conf_dir()) / group
+    return {p.stem: p for p in sorted(folder.glob("*.yaml"))}
+
+
+def register_configs(conf: Path | None = None) -> None:
+    """Register the top-level schema and one schema per group option with Hydra.
+
+    For every ``conf/<group>/<name>.yaml`` whose ``_target_`` is a class of implicit_bias, the
+    schema ``schema_<group>_<name>`` is derived from that class (see :func:`schema_for`); the
+    YAML file lists it first in its defaults. Every ``sweeps/<name>.yaml`` is stored as the
+    option ``<name>`` of the group ``sweep`` (package ``_global_``, as its header says).
+    """
+    cs = ConfigStore.instance()
+    cs.store(name="schema_config", node=Config)
+    for group in GROUPS:
+        for name, path in group_options(group, conf).items():
+            target = (OmegaConf.load(path) or {}).get("_target_")
+            if isinstance(target, str) and target.startswith(ALLOWED_TARGET_PREFIX):
+                cs.store(group=group, name=f"schema_{group}_{name}", node=schema_for(target))
+    for name, path in group_options("sweep").items():
+        cs.store(group="sweep", name=name, node=OmegaConf.load(path), package="_global_")

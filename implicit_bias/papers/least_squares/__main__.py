@@ -1,0 +1,18 @@
+"""``python -m implicit_bias.papers.least_squares figures [NAME [options]]``."""
+
+import sys
+
+from implicit_bias.papers._cli import paper_main
+from implicit_bias.papers.least_squares import early_stopping_ridge, max_margin, min_norm
+
+if __name__ == "__main__":
+    sys.exit(
+        paper_main(
+            "least_squares",
+            {
+                "min_norm": min_norm.cli,
+                "early_stopping_ridge": early_stopping_ridge.cli,
+                "max_margin": max_margin.cli,
+            },
+        )
+    )

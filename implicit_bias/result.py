@@ -1,0 +1,59 @@
+"""The outputs of a batch of trajectories, and the status codes of a run."""
+
+import equinox as eqx
+import jax
+import numpy as np
+from jaxtyping import Array, Int
+
+from ._types import Params
+from .data._dataset import Dataset
+from .scalars import Scalars
+
+CONVERGED, DIVERGED, MAX_STEPS = 0, 1, 2
+STATUS_NAMES = ("converged", "diverged", "max_steps")
+
+
+class Result(eqx.Module):
+    """Outputs of a batch of trajectories (leading axis: the batch).
+
+    Attributes:
+        scalars: the traced scalars of each run.
+        times: record points, shape (b, r): steps (discrete) or times (gradient flow).
+        records: metric name -> values at the record points, shape (b, r) (or (b, r, ...)
+            for vector records such as ``predictor`` with ``record.params``).
+        initial: metric name -> value at initialization, shape (b,).
+        final: metric name -> value at the end, shape (b,). Includes ``sharpness``,
+            ``sharpness_error_bound``, ``min_eigenvalue`` when sharpness is measured.
+        status: 0 converged, 1 diverged, 2 max_steps; shape (b,).
+        reached: steps taken (discrete) or final time (flow); for a diverged run, the step at
+            which it diverged. Shape (b,).
+        params: final parameters (trainable and frozen), each with a leading batch axis.
+        initial_params: parameters at initialization.
+        data: the data set of each run.
+    """
+
+    scalars: Scalars
+    times: Array
+    records: dict[str, Array]
+    initial: dict[str, Array]
+    final: dict[str, Array]
+    status: Int[Array, " b"]
+    reached: Array
+    params: Params
+    initial_params: Params
+    data: Dataset
+
+    @property
+    def batch_size(self) -> int:
+        return int(self.status.shape[0])
+
+    def status_names(self) -> list[str] | str:
+        """Status names: a list for a batch, a string for one run (``result[i]``)."""
+        status = np.asarray(self.status)
+        if status.ndim == 0:
+            return STATUS_NAMES[int(status)]
+        return [STATUS_NAMES[int(s)] for s in status]
+
+    def __getitem__(self, i) -> "Result":
+        """The i-th run (or a sub-batch), as a Result with a leading axis kept for slices."""
+        return jax.tree.map(lambda a: a[i], self)
