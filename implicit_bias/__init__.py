@@ -52,7 +52,9 @@ from .losses import Exponential as Exponential
 from .losses import Logistic as Logistic
 from .losses import Square as Square
 from .models import MLP as MLP
+from .models import AbstractLinearModel as AbstractLinearModel
 from .models import AbstractModel as AbstractModel
+from .models import AbstractReverseModeModel as AbstractReverseModeModel
 from .models import DeepLinear as DeepLinear
 from .models import Diagonal as Diagonal
 from .models import Linear as Linear

@@ -23,11 +23,11 @@ from jaxtyping import Array, Float, Int
 from ._types import Params
 from .errors import ConfigError
 from .experiment import Experiment
-from .integrators._base import AbstractContinuousIntegrator
-from .models._base import split_frozen
+from .integrators._base import AbstractContinuousIntegrator, Termination
+from .models._base import AbstractLinearModel, split_frozen
 from .problem import Problem
 from .progress import ProgressBar, progress_tick
-from .result import CONVERGED, DIVERGED, MAX_STEPS, Result
+from .result import Result
 from .scalars import Scalars
 from .sharpness import sharpness as sharpness_fn
 
@@ -77,7 +77,7 @@ def _measure(
     if exp.record.params:
         full = problem.full(trainable)
         out.update({f"param_{k}": v for k, v in full.items()})
-        if exp.model.linear_in_x:
+        if isinstance(exp.model, AbstractLinearModel):
             out["predictor"] = exp.model.predictor(full)
     grad = jax.grad(problem.loss)(trainable)
     out["grad_norm"] = jnp.sqrt(sum(jnp.sum(g**2) for g in jax.tree.leaves(grad)))
@@ -113,9 +113,11 @@ def _initial_and_final(exp: Experiment, arrays, trainable0, trainable, key, vec)
     return jax.tree.map(lambda x: x[0], out), jax.tree.map(lambda x: x[1], out)
 
 
-def _status(exp: Experiment, alive, final: dict[str, Array]) -> Array:
-    converged = final["grad_norm"] <= exp.converge_tol
-    return jnp.where(~alive, DIVERGED, jnp.where(converged, CONVERGED, MAX_STEPS))
+def _status(exp: Experiment, termination: Termination, final: dict[str, Array]) -> Array:
+    """Each run's status, as its integrator decides it (vmapped over the batch)."""
+    return jax.vmap(exp.integrator.postprocess, in_axes=(0, 0, None))(
+        termination, final, exp.converge_tol
+    )
 
 
 @eqx.filter_jit
@@ -182,7 +184,8 @@ def _simulate_discrete(
     records = {k: jnp.moveaxis(v, 0, 1) for k, v in records.items()}  # (r, b, ...) -> (b, r, ...)
     trainable = integ.params(carry.state)
     initial, final = _initial_and_final(exp, arrays, trainable0, trainable, skey, carry.vec)
-    status = _status(exp, carry.alive, final)
+    always = jnp.ones(b, bool)
+    status = _status(exp, Termination(carry.alive, always, ~always), final)
     reached = jnp.where(carry.alive, carry.step, carry.diverged_at)
     times = jnp.broadcast_to(record_steps, (b, record_steps.shape[0]))
     full, full0 = _full_params(exp, arrays, trainable), _full_params(exp, arrays, trainable0)
@@ -199,9 +202,8 @@ def _simulate_continuous(
     b = scalars.batch_size
     vec0 = jnp.zeros((b, p), exp.jnp_dtype)
     ts = scalars.t1[:, None] * fractions[None, :].astype(exp.jnp_dtype)
-    ys, ts_reached, ok, t_final, _ = jax.vmap(lambda a, t, s: integ.solve(_problem(exp, a), t, s))(
-        arrays, trainable0, ts
-    )
+    sol = jax.vmap(lambda a, t, s: integ.solve(_problem(exp, a), t, s))(arrays, trainable0, ts)
+    ys = sol.ys
     if callbacks:
         progress_tick(jnp.asarray(fractions.shape[0] - 1), fractions.shape[0] - 1)
 
@@ -216,19 +218,10 @@ def _simulate_continuous(
     initial, final = _initial_and_final(exp, arrays, trainable0, trainable, skey, vec0)
     finite = _all_finite_batched(trainable) & jnp.isfinite(final["train_loss"])
     alive = finite & (final["train_loss"] <= exp.divergence_threshold)
-    status = _status(exp, alive, final)
-    stopped_by_event = (
-        (integ.loss_tol is not None)
-        & ok
-        & alive
-        & (final["train_loss"] < (integ.loss_tol or 0.0) * 1.0000001)
-    )
-    status = jnp.where(stopped_by_event, CONVERGED, status)
-    # A solve that failed (max_steps of the solver) without diverging is "max_steps".
-    status = jnp.where(~ok & alive, MAX_STEPS, status)
+    status = _status(exp, Termination(alive, sol.succeeded | sol.event, sol.event), final)
     full, full0 = _full_params(exp, arrays, trainable), _full_params(exp, arrays, trainable0)
     return Result(
-        scalars, ts_reached, records, initial, final, status, t_final, full, full0, arrays[0]
+        scalars, sol.ts, records, initial, final, status, sol.t_final, full, full0, arrays[0]
     )
 
 

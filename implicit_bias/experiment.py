@@ -12,37 +12,9 @@ from .losses._base import AbstractLoss
 from .losses.square import Square
 from .models._base import AbstractModel
 from .schedule import Schedule
+from .sharpness import SharpnessSpec
 
-SHARPNESS_METHODS = ("lanczos", "power", "exact", "none")
 DTYPES = ("float32", "float64")
-
-
-class SharpnessSpec(eqx.Module):
-    """How sharpness (top Hessian eigenvalue of the training loss) is measured.
-
-    Attributes:
-        method: ``lanczos`` (default), ``power`` (as in the papers), ``exact`` (full Hessian;
-            small models only) or ``none``.
-        num_iters: Lanczos steps / power iterations (Hessian-vector products per estimate).
-        track: also measure it at every record point (warm-started), not only at the start
-            and the end of training.
-        tol: relative error-bound threshold of the ``converged`` flag.
-    """
-
-    method: str = "lanczos"
-    num_iters: int = 25
-    track: bool = False
-    tol: float = 1e-6
-
-    def __check_init__(self):
-        check(
-            self.method in SHARPNESS_METHODS,
-            "sharpness.method",
-            self.method,
-            f"one of {list(SHARPNESS_METHODS)}",
-        )
-        check(self.num_iters >= 1, "sharpness.num_iters", self.num_iters, "an integer >= 1")
-        check(self.tol > 0, "sharpness.tol", self.tol, "a float > 0")
 
 
 class Experiment(eqx.Module):
@@ -81,14 +53,13 @@ class Experiment(eqx.Module):
             "a float > 0",
         )
         check(self.converge_tol > 0, "converge_tol", self.converge_tol, "a float > 0")
-        model_dim = getattr(self.model, "input_dim", None)
-        if model_dim is not None and model_dim != self.data.input_dim:
+        if self.model.input_dim != self.data.input_dim:
             raise ConfigError(
                 "model.input_dim",
-                model_dim,
+                self.model.input_dim,
                 f"equal to the data dimension {self.data.input_dim} ({type(self.data).__name__})",
             )
-        data_task = getattr(self.data, "task", "regression")
+        data_task = self.data.task
         if self.loss.task != data_task:
             raise ConfigError(
                 "loss",

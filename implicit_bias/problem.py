@@ -10,27 +10,29 @@ from jaxtyping import Array, Float
 from ._types import Params
 from .data._dataset import Dataset
 from .losses._base import AbstractLoss
-from .models._base import AbstractModel, merge
+from .models._base import (
+    AbstractLinearModel,
+    AbstractModel,
+    AbstractReverseModeModel,
+    merge,
+)
 
 
 class _ReverseOnly(AbstractModel):
     """``inner`` with :meth:`apply` replaced by its reverse-mode-only ``apply_for_grad``;
     everything else delegates to ``inner``."""
 
-    inner: AbstractModel
+    inner: AbstractReverseModeModel
 
     @property
-    def linear_in_x(self) -> bool:
-        return self.inner.linear_in_x
+    def input_dim(self) -> int:
+        return self.inner.input_dim
 
     def param_shapes(self) -> dict[str, tuple[int, ...]]:
         return self.inner.param_shapes()
 
     def apply(self, params: Params, x: Float[Array, "n d"]) -> Float[Array, " n"]:
         return self.inner.apply_for_grad(params, x)
-
-    def predictor(self, params: Params) -> Float[Array, " d"]:
-        return self.inner.predictor(params)
 
 
 class Problem(eqx.Module):
@@ -68,15 +70,16 @@ class Problem(eqx.Module):
 
     def _for_grad(self) -> "Problem":
         # The same problem with the model's reverse-mode-only forward pass, if it has one.
-        if type(self.model).apply_for_grad is AbstractModel.apply_for_grad:
-            return self
-        return dataclasses.replace(self, model=_ReverseOnly(self.model))
+        if isinstance(self.model, AbstractReverseModeModel):
+            return dataclasses.replace(self, model=_ReverseOnly(self.model))
+        return self
 
     def value_and_grad(self, trainable: Params) -> tuple[Float[Array, ""], Params]:
         """Training loss and its gradient, for the integrators.
 
-        Goes through the model's :meth:`~implicit_bias.models.AbstractModel.apply_for_grad`
-        (a faster, reverse-mode-only forward pass where the model has one); the result equals
+        Goes through the model's
+        :meth:`~implicit_bias.models.AbstractReverseModeModel.apply_for_grad` (a faster,
+        reverse-mode-only forward pass) where the model has one; the result equals
         ``jax.value_and_grad(self.loss)`` to rounding.
         """
         return jax.value_and_grad(self._for_grad().loss)(trainable)
@@ -99,7 +102,7 @@ class Problem(eqx.Module):
         """Cheap scalars recorded along training (no Hessian)."""
         params = self.full(trainable)
         out = {"train_loss": self.loss(trainable), "test_loss": self.test_loss(trainable)}
-        if self.model.linear_in_x and self.data.w_star is not None:
+        if isinstance(self.model, AbstractLinearModel) and self.data.w_star is not None:
             w = self.model.predictor(params)
             out["dist_to_wstar"] = jnp.sum((w - self.data.w_star) ** 2) / w.shape[0]
             out["predictor_norm"] = jnp.linalg.norm(w)

@@ -1,4 +1,4 @@
-"""The outputs of a batch of trajectories, and the status codes of a run."""
+"""The outputs of a batch of trajectories."""
 
 import equinox as eqx
 import jax
@@ -8,9 +8,10 @@ from jaxtyping import Array, Int
 from ._types import Params
 from .data._dataset import Dataset
 from .scalars import Scalars
-
-CONVERGED, DIVERGED, MAX_STEPS = 0, 1, 2
-STATUS_NAMES = ("converged", "diverged", "max_steps")
+from .status import CONVERGED as CONVERGED
+from .status import DIVERGED as DIVERGED
+from .status import MAX_STEPS as MAX_STEPS
+from .status import STATUS_NAMES
 
 
 class Result(eqx.Module):

@@ -11,3 +11,14 @@ import jax
 # dtype="float32" explicitly.
 jax.config.update("jax_enable_x64", True)
 logging.getLogger("jax").setLevel(logging.ERROR)
+
+
+def pytest_collection_modifyitems(config, items):
+    """Under pytest-xdist's ``loadgroup``, a test file runs on one worker (its compiled
+    programs are shared by its tests), except the per-member family tests, which compile their
+    own programs and are spread over the workers one by one."""
+    import pytest
+
+    for item in items:
+        if item.module.__name__ != "test_families":
+            item.add_marker(pytest.mark.xdist_group(item.module.__name__))

@@ -194,3 +194,32 @@ def test_cli_multirun_writes_complete_run_directories(tmp_path):
             assert (d / f).is_file(), (d, f)
         scales.add(json.loads((d / "metrics.json").read_text())["scalars"]["init_scale"])
     assert sorted(scales) == pytest.approx([0.25, 0.4], rel=1e-6)  # float32 scalars
+
+
+@pytest.mark.parametrize(
+    ("group", "name"), [(g, n) for g in GROUPS for n in group_options(g)], ids=lambda x: str(x)
+)
+def test_option_yaml_sets_no_value_equal_to_its_class_default(group, name):
+    """One source of every default: an option's YAML sets only what differs from its class's
+    defaults (the schema derived from the class supplies the rest), so the CLI and the Python
+    API can never disagree on a default."""
+    import inspect
+
+    from omegaconf import OmegaConf
+
+    path = group_options(group)[name]
+    raw = OmegaConf.to_container(OmegaConf.load(path), resolve=False) or {}
+    if "_target_" not in raw:
+        return
+    module, _, attr = raw["_target_"].rpartition(".")
+    cls = getattr(__import__(module, fromlist=[attr]), attr)
+    params = inspect.signature(cls).parameters
+    restated = [
+        k
+        for k, v in raw.items()
+        if k in params
+        and params[k].default is not inspect.Parameter.empty
+        and v == params[k].default
+        and type(v) is type(params[k].default)
+    ]
+    assert not restated, f"{path} restates the defaults of {restated}"

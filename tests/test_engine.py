@@ -13,6 +13,7 @@ from implicit_bias.result import CONVERGED, DIVERGED
 
 
 def _marion(integrator=None, dtype="float64", **kw):
+    kw.setdefault("sharpness", ib.SharpnessSpec(track=False))
     return ib.Experiment(
         model=ib.DeepLinear(input_dim=5, width=5, depth=kw.pop("depth", 10)),
         data=ib.GaussianRegression(n=50, d=5),
@@ -94,7 +95,7 @@ def test_gradient_flow_conserves_balancedness():
 
 
 def test_batch_equals_one_by_one():
-    exp = _marion(record=ib.Schedule(num=5), sharpness=ib.SharpnessSpec(num_iters=20))
+    exp = _marion(record=ib.Schedule(num=5), sharpness=ib.SharpnessSpec(num_iters=20, track=False))
     seeds = np.arange(8)
     scales = np.linspace(0.25, 0.6, 8)
     lrs = np.array([0.005, 0.01, 0.02, 0.03, 0.04, 0.05, 0.06, 0.07])
@@ -114,7 +115,7 @@ def test_batch_equals_one_by_one():
 
 
 def test_swept_scalars_do_not_recompile():
-    exp = _marion(record=ib.Schedule(num=3), sharpness=ib.SharpnessSpec(num_iters=5))
+    exp = _marion(record=ib.Schedule(num=3), sharpness=ib.SharpnessSpec(num_iters=5, track=False))
     with count_compilations("_simulate") as c:
         ib.run_batch(exp, seed=[0, 1], init_scale=0.3, lr=0.01, steps=50)
         ib.run_batch(exp, seed=[5, 6], init_scale=0.4, lr=0.02, steps=50)
@@ -215,6 +216,7 @@ def test_gd_on_mlp_uses_reverse_path_and_matches_plain_gd():
         init=ib.Gaussian(),
         integrator=ib.GD(),
         record=ib.Schedule(num=2),
+        sharpness=ib.SharpnessSpec(track=False),
         dtype="float64",
     )
     res = ib.run_trajectory(exp, seed=3, init_scale=0.7, lr=0.05, steps=300)

@@ -15,6 +15,8 @@ measurable); the tests demand 1e-6, 1000x above that and 1000x below the issue's
 (1e-3) for w3.
 """
 
+from typing import ClassVar
+
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -260,6 +262,7 @@ class _ReLUTeacher(AbstractData):
     adaptive solver can only chatter through (see docs/relu_neurons.md).
     """
 
+    task: ClassVar[str] = "regression"
     n: int = 4
     d: int = 6
     positive: bool = False

@@ -17,6 +17,7 @@ def _exp(**kw):
         init=ib.Gaussian(),
         integrator=ib.GD(),
         record=ib.Schedule(num=4),
+        sharpness=ib.SharpnessSpec(track=False),
         **kw,
     )
 

@@ -21,11 +21,8 @@ def build_experiment(cfg: DictConfig) -> Experiment:
     check_targets(cfg)
     data = instantiate(cfg.data, "data")
     model_cfg = OmegaConf.to_container(cfg.model, resolve=True)
-    from implicit_bias.app.schema import NULLABLE_FROM_DATA
-
-    for key in NULLABLE_FROM_DATA:
-        if key in model_cfg and model_cfg[key] is None:
-            model_cfg[key] = getattr(data, key)
+    if model_cfg.get("input_dim", 0) is None:  # null: the data's dimension
+        model_cfg["input_dim"] = data.input_dim
     model = instantiate(model_cfg, "model")
     init = instantiate(cfg.init, "init")
     integrator = instantiate(cfg.integrator, "integrator")

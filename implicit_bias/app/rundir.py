@@ -28,6 +28,7 @@ import numpy as np
 
 from implicit_bias import __version__
 from implicit_bias.experiment import Experiment
+from implicit_bias.models import AbstractLinearModel
 from implicit_bias.result import STATUS_NAMES, Result
 
 logger = logging.getLogger(__name__)
@@ -131,7 +132,7 @@ def save_run(
     )
     params = {k: np.asarray(v) for k, v in result.params.items()}
     params0 = {k: np.asarray(v) for k, v in result.initial_params.items()}
-    if exp.model.linear_in_x:
+    if isinstance(exp.model, AbstractLinearModel):
         params["predictor"] = np.asarray(exp.model.predictor(result.params))
         params0["predictor"] = np.asarray(exp.model.predictor(result.initial_params))
     save_npz(run_dir / "params.npz", **params)

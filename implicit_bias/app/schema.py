@@ -12,6 +12,7 @@ The options of the ``sweep`` group are the files of the repository's top-level `
 folder, registered here too (one copy of each file, see :mod:`implicit_bias.app.resources`).
 """
 
+import dataclasses
 import importlib
 import inspect
 import typing
@@ -24,59 +25,8 @@ from omegaconf import MISSING, OmegaConf
 
 from implicit_bias.app.instantiate import ALLOWED_TARGET_PREFIX
 from implicit_bias.app.resources import conf_dir, sweeps_dir
-
-
-# ----------------------------------------------------------------------------- engine
-@dataclass
-class SharpnessConf:
-    method: str = "lanczos"
-    num_iters: int = 25
-    track: bool = True
-    tol: float = 1e-6
-
-
-@dataclass
-class RecordConf:
-    num: int = 100
-    spacing: str = "linear"
-    every: int | None = None
-    log_min: float = 1e-4
-    params: bool = False
-
-
-@dataclass
-class OutputConf:
-    plots: bool = True
-    save_data: bool = True
-
-
-@dataclass
-class Config:
-    """Top-level keys; ``lr``, ``steps``, ``init_scale``, ``seed``, ``t1`` are swept."""
-
-    defaults: list[Any] = field(default_factory=lambda: [])
-    model: Any = MISSING
-    data: Any = MISSING
-    init: Any = MISSING
-    integrator: Any = MISSING
-    loss: Any = MISSING
-    reference: Any = None
-    sharpness: SharpnessConf = field(default_factory=SharpnessConf)
-    record: RecordConf = field(default_factory=RecordConf)
-    output: OutputConf = field(default_factory=OutputConf)
-    lr: float = 0.01
-    steps: int = 2000
-    init_scale: float = 0.3
-    seed: int = 0
-    data_seed: int = -1
-    t1: float = 10.0
-    dtype: str = "float32"
-    divergence_threshold: float = 1e10
-    converge_tol: float = 1e-4
-    progress: bool | None = None
-    # Batch the points of a multirun that differ only in traced scalars (see the launcher).
-    experiment_name: str = "default"
-
+from implicit_bias.experiment import Experiment
+from implicit_bias.scalars import DEFAULTS
 
 GROUPS = ("model", "data", "init", "integrator", "loss", "reference")
 _SIMPLE = (int, float, bool, str)
@@ -84,17 +34,22 @@ _SIMPLE = (int, float, bool, str)
 NULLABLE_FROM_DATA = ("input_dim",)
 
 
-def schema_for(target: str) -> type:
+def schema_for(target: str, with_target: bool = True) -> type:
     """A dataclass schema for the class at ``target``, derived from its ``__init__``.
 
     Each keyword argument becomes a typed field (int, float, bool, str, their ``| None``
     versions; anything else is ``Any``), with its default. Hydra then type-checks a config
-    option against its own class at compose time, with no schema written twice.
+    option against its own class at compose time, with no schema written twice, and the
+    class's defaults are the config's.
+
+    Args:
+        target: ``module.Class``.
+        with_target: include the ``_target_`` field (configs that are instantiated).
     """
     module_name, _, attr = target.rpartition(".")
     cls = getattr(importlib.import_module(module_name), attr)
     hints = typing.get_type_hints(cls.__init__) if cls.__init__ is not object.__init__ else {}
-    fields: list[tuple] = [("_target_", str, field(default=target))]
+    fields: list[tuple] = [("_target_", str, field(default=target))] if with_target else []
     for name, param in inspect.signature(cls).parameters.items():
         if param.kind in (param.VAR_POSITIONAL, param.VAR_KEYWORD):
             continue
@@ -118,6 +73,55 @@ def _omegaconf_type(tp: Any) -> Any:
         if len(rest) == 1 and rest[0] in _SIMPLE:
             return rest[0] | None
     return Any
+
+
+def _field_default(cls: type, name: str) -> Any:
+    return next(f.default for f in dataclasses.fields(cls) if f.name == name)
+
+
+# ----------------------------------------------------------------------------- top level
+#: ``sharpness`` and ``record`` nodes: the fields and defaults of the library's classes.
+SharpnessConf = schema_for("implicit_bias.sharpness.SharpnessSpec", with_target=False)
+RecordConf = schema_for("implicit_bias.schedule.Schedule", with_target=False)
+
+
+@dataclass
+class OutputConf:
+    """What a run directory holds besides metrics (``output.<key>``)."""
+
+    plots: bool = True
+    save_data: bool = True
+
+
+@dataclass
+class Config:
+    """Top-level keys; ``lr``, ``steps``, ``init_scale``, ``seed``, ``data_seed``, ``t1`` are
+    swept. Their defaults, and those of ``dtype``, ``divergence_threshold`` and
+    ``converge_tol``, are the library's (:data:`implicit_bias.scalars.DEFAULTS`,
+    :class:`implicit_bias.Experiment`): one source for the CLI and the Python API."""
+
+    defaults: list[Any] = field(default_factory=lambda: [])
+    model: Any = MISSING
+    data: Any = MISSING
+    init: Any = MISSING
+    integrator: Any = MISSING
+    loss: Any = MISSING
+    reference: Any = None
+    sharpness: SharpnessConf = field(default_factory=SharpnessConf)  # type: ignore[valid-type]
+    record: RecordConf = field(default_factory=RecordConf)  # type: ignore[valid-type]
+    output: OutputConf = field(default_factory=OutputConf)
+    lr: float = DEFAULTS["lr"]
+    steps: int = DEFAULTS["steps"]
+    init_scale: float = DEFAULTS["init_scale"]
+    seed: int = DEFAULTS["seed"]
+    data_seed: int = DEFAULTS["data_seed"]
+    t1: float = DEFAULTS["t1"]
+    dtype: str = _field_default(Experiment, "dtype")
+    divergence_threshold: float = _field_default(Experiment, "divergence_threshold")
+    converge_tol: float = _field_default(Experiment, "converge_tol")
+    progress: bool | None = None
+    # Batch the points of a multirun that differ only in traced scalars (see the launcher).
+    experiment_name: str = "default"
 
 
 def group_options(group: str, conf: Path | None = None) -> dict[str, Path]:

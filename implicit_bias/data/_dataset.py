@@ -55,12 +55,24 @@ class Dataset(eqx.Module):
         return self.X.shape[1]
 
 
+#: The tasks a data set (and a loss) can be for.
+TASKS = ("regression", "classification")
+
+
 class AbstractData(eqx.Module):
     """A data generator: ``sample(key, dtype)`` draws a :class:`Dataset`.
 
     ``sample`` is pure and traceable so that data drawn from a seed live inside the compiled,
     vmapped program (each repetition of a sweep gets its own data set at no host cost).
+
+    Attributes:
+        task: ``"regression"`` or ``"classification"`` (labels in {-1, +1}); a loss must be
+            for the same task (checked when an :class:`~implicit_bias.Experiment` is built).
+            A class attribute, a field or a property of each generator.
+        input_dim: d, the dimension of one input (a property of each generator).
     """
+
+    task: eqx.AbstractVar[str]
 
     @abc.abstractmethod
     def sample(self, key: PRNGKeyArray, dtype) -> Dataset:

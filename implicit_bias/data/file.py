@@ -1,6 +1,7 @@
 """A data set read from an ``.npz`` file."""
 
 import os
+from typing import ClassVar
 
 import equinox as eqx
 import jax.numpy as jnp
@@ -78,6 +79,8 @@ class FileData(AbstractData):
     Attributes:
         path: the file.
     """
+
+    task: ClassVar[str] = "regression"
 
     path: str = eqx.field(static=True)
     arrays: dict[str, np.ndarray] = eqx.field(repr=False)

@@ -1,5 +1,7 @@
 """Gaussian linear regression, the generator of Marion & Chizat (2024)."""
 
+from typing import ClassVar
+
 import jax.numpy as jnp
 from jaxtyping import PRNGKeyArray
 
@@ -25,6 +27,8 @@ class GaussianRegression(AbstractData):
         n_test: number of test samples (defaults to n).
         normalize: rescale so that ``||w*|| = 1``.
     """
+
+    task: ClassVar[str] = "regression"
 
     n: int = 50
     d: int = 5

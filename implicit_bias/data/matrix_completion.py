@@ -1,6 +1,7 @@
 r"""Matrix completion: observed entries of a (planted low-rank, or given) matrix."""
 
 import math
+from typing import ClassVar
 
 import equinox as eqx
 import jax
@@ -70,6 +71,8 @@ class MatrixCompletion(AbstractData):
         normalize: rescale the planted matrix to unit mean squared entry.
         observed: explicit observed entries, or ``None`` for the planted mode.
     """
+
+    task: ClassVar[str] = "regression"
 
     d: int = 10
     rank: int = 1

@@ -1,5 +1,7 @@
 r"""Matrix sensing: linear measurements of a planted low-rank matrix."""
 
+from typing import ClassVar
+
 import jax
 import jax.numpy as jnp
 from jaxtyping import Array, Float, PRNGKeyArray
@@ -41,6 +43,8 @@ class MatrixSensing(AbstractData):
         symmetric: symmetric measurements and PSD X* (for the symmetric model).
         normalize: rescale X* to :math:`\|X^\star\|_F = 1`, i.e. :math:`E b^2 = 1`.
     """
+
+    task: ClassVar[str] = "regression"
 
     d: int = 5
     rank: int = 1

@@ -1,6 +1,8 @@
 """Planted linear regression with an optional fixed design: least squares for n < d and
 early stopping vs ridge."""
 
+from typing import ClassVar
+
 import jax
 import jax.numpy as jnp
 from jaxtyping import Array, Float, PRNGKeyArray
@@ -51,6 +53,8 @@ class PlantedRegression(AbstractData):
         design_seed: seed of a fixed design and ``beta0``, or ``None``.
         target: ``min_norm`` or ``planted`` (what ``w_star`` is).
     """
+
+    task: ClassVar[str] = "regression"
 
     n: int = 20
     d: int = 50

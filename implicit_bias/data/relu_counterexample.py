@@ -1,5 +1,7 @@
 r"""The three-sample data set of Vardi & Shamir (2021), Theorem 4.1."""
 
+from typing import ClassVar
+
 import jax.numpy as jnp
 from jaxtyping import PRNGKeyArray
 
@@ -29,6 +31,8 @@ class ReluCounterexample(AbstractData):
     Attributes:
         gamma: :math:`\gamma > 0` (``X`` is invertible, :math:`\det X = 10\gamma`).
     """
+
+    task: ClassVar[str] = "regression"
 
     gamma: float = 1.0
 

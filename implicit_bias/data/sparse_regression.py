@@ -1,5 +1,7 @@
 """Compressed sensing: Gaussian measurements of a planted k-sparse vector."""
 
+from typing import ClassVar
+
 import jax
 import jax.numpy as jnp
 from jaxtyping import PRNGKeyArray
@@ -39,6 +41,8 @@ class SparseRegression(AbstractData):
         Donoho & Tanner (2009), "Observed universality of phase transitions in high-dimensional
         geometry", Phil. Trans. R. Soc. A.
     """
+
+    task: ClassVar[str] = "regression"
 
     n: int = 20
     d: int = 40

@@ -4,6 +4,8 @@ integrate an ODE up to a time t1."""
 from ._base import AbstractContinuousIntegrator as AbstractContinuousIntegrator
 from ._base import AbstractDiscreteIntegrator as AbstractDiscreteIntegrator
 from ._base import AbstractIntegrator as AbstractIntegrator
+from ._base import FlowSolution as FlowSolution
+from ._base import Termination as Termination
 from .gd import GD as GD
 from .gradient_flow import GradientFlow as GradientFlow
 from .mirror_descent import MirrorDescent as MirrorDescent

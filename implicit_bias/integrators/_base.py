@@ -1,24 +1,70 @@
 """Abstract integrators: discrete (step by step) and continuous (ODE solves)."""
 
 import abc
+from collections.abc import Mapping
 from typing import Any, ClassVar
 
 import equinox as eqx
-from jaxtyping import Array, Float, PRNGKeyArray
+import jax.numpy as jnp
+from jaxtyping import Array, Bool, Float, Int, PRNGKeyArray
 
 from .._types import Params
 from ..problem import Problem
+from ..status import CONVERGED, DIVERGED, MAX_STEPS
+
+
+class Termination(eqx.Module):
+    """How a run ended, as the engine reports it to the integrator's
+    :meth:`~AbstractIntegrator.postprocess` (scalars of one run; the engine builds it for a
+    batch, with a leading batch axis, and vmaps ``postprocess``).
+
+    Attributes:
+        alive: ``False`` if the run diverged (non-finite loss or parameters, or a loss above
+            the experiment's ``divergence_threshold``).
+        solver_ok: a continuous integrator's solver reached ``t1`` or stopped at its own
+            event; ``False`` if it gave up (e.g. diffrax's ``max_steps``). Always ``True`` for
+            discrete integrators.
+        event: the integrator's own stopping event fired (gradient flow's ``loss_tol``).
+    """
+
+    alive: Bool[Array, "*batch"]
+    solver_ok: Bool[Array, "*batch"]
+    event: Bool[Array, "*batch"]
 
 
 class AbstractIntegrator(eqx.Module):
     """Base class of every integrator.
+
+    An integrator owns its termination: the engine runs it, then asks
+    :meth:`postprocess` for the run's status (:mod:`implicit_bias.status`).
 
     Attributes:
         continuous: ``True`` for time-continuous integrators (gradient flow), which integrate up
             to a time ``t1``; discrete ones take ``steps`` steps of size ``lr``.
     """
 
-    continuous: ClassVar[bool] = False
+    continuous: eqx.AbstractClassVar[bool]
+
+    def postprocess(
+        self,
+        termination: Termination,
+        final: Mapping[str, Array],
+        converge_tol: float,
+    ) -> Int[Array, ""]:
+        """The status code of one finished run.
+
+        Default: ``diverged`` if the run diverged; else ``converged`` if the final gradient
+        norm is at most ``converge_tol``; else ``max_steps``.
+
+        Args:
+            termination: how the run ended.
+            final: the run's final metrics (``grad_norm``, ``train_loss``, ...), scalars.
+            converge_tol: the experiment's gradient-norm tolerance.
+        """
+        converged = final["grad_norm"] <= converge_tol
+        return jnp.where(
+            ~termination.alive, DIVERGED, jnp.where(converged, CONVERGED, MAX_STEPS)
+        ).astype(jnp.int32)
 
 
 class AbstractDiscreteIntegrator(AbstractIntegrator):
@@ -28,6 +74,8 @@ class AbstractDiscreteIntegrator(AbstractIntegrator):
     a ``lax.scan``/``fori_loop``. The learning rate arrives as a traced scalar, so optax
     transformations are built inside the traced function (closing over the tracer).
     """
+
+    continuous: ClassVar[bool] = False
 
     @abc.abstractmethod
     def init(
@@ -44,22 +92,32 @@ class AbstractDiscreteIntegrator(AbstractIntegrator):
         """The current (trainable) parameters of a state."""
 
 
+class FlowSolution(eqx.Module):
+    """A continuous integrator's solve of one run.
+
+    Attributes:
+        ys: the parameters saved at the requested times (leading axis r); entries after an
+            early stop hold the final state.
+        ts: the save times actually reached, shape (r,).
+        t_final: the last time reached.
+        num_steps: the solver's accepted steps.
+        succeeded: the solver reached ``t1``.
+        event: the solver stopped at the integrator's event before ``t1``.
+    """
+
+    ys: Params
+    ts: Float[Array, " r"]
+    t_final: Float[Array, ""]
+    num_steps: Int[Array, ""]
+    succeeded: Bool[Array, ""]
+    event: Bool[Array, ""]
+
+
 class AbstractContinuousIntegrator(AbstractIntegrator):
     """Integrates an ODE in the parameters (e.g. the gradient flow) up to a traced time."""
 
-    continuous = True
+    continuous: ClassVar[bool] = True
 
     @abc.abstractmethod
-    def solve(
-        self,
-        problem: Problem,
-        params: Params,
-        ts: Float[Array, " r"],
-    ) -> tuple[Params, Float[Array, " r"], Array, Float[Array, ""], Array]:
-        """Solve from ``t = 0``.
-
-        Returns:
-            ``(ys, ts_reached, ok, t_final, num_steps)``: parameters saved at ``ts`` (leading
-            axis r; entries after an early stop are the final state), the save times actually
-            reached, a success flag and the final time reached and the number of solver steps.
-        """
+    def solve(self, problem: Problem, params: Params, ts: Float[Array, " r"]) -> FlowSolution:
+        """Solve from ``t = 0``, saving at the times ``ts`` (the last one is ``t1``)."""

@@ -5,7 +5,8 @@ import jax
 import jax.numpy as jnp
 
 from ..errors import check
-from ._base import AbstractContinuousIntegrator
+from ..status import CONVERGED, MAX_STEPS
+from ._base import AbstractContinuousIntegrator, FlowSolution
 
 _SOLVERS = {
     "tsit5": diffrax.Tsit5,
@@ -91,7 +92,27 @@ class GradientFlow(AbstractContinuousIntegrator):
             sol.ys,
             final,
         )
-        ok = sol.result == diffrax.RESULTS.successful
-        stopped = sol.result == diffrax.RESULTS.event_occurred
-        times = jnp.where(reached, saved_t, t_final)
-        return ys, times, ok | stopped, t_final, sol.stats["num_steps"]
+        return FlowSolution(
+            ys=ys,
+            ts=jnp.where(reached, saved_t, t_final),
+            t_final=t_final,
+            num_steps=jnp.asarray(sol.stats["num_steps"]),
+            succeeded=sol.result == diffrax.RESULTS.successful,
+            event=sol.result == diffrax.RESULTS.event_occurred,
+        )
+
+    def postprocess(self, termination, final, converge_tol):
+        """As the default (gradient norm), plus: a run stopped by the ``loss_tol`` event with
+        a final training loss below ``loss_tol`` is ``converged``; a solve that gave up before
+        ``t1`` (the solver's ``max_steps``) without diverging is ``max_steps``."""
+        status = super().postprocess(termination, final, converge_tol)
+        if self.loss_tol is not None:
+            # 1e-7 relative slack: the event fires on the loss at the solver's step, which the
+            # recomputed final loss matches to rounding.
+            met = final["train_loss"] < self.loss_tol * 1.0000001
+            status = jnp.where(
+                termination.event & termination.solver_ok & termination.alive & met,
+                CONVERGED,
+                status,
+            )
+        return jnp.where(~termination.solver_ok & termination.alive, MAX_STEPS, status)

@@ -1,7 +1,6 @@
 """The abstract loss."""
 
 import abc
-from typing import ClassVar
 
 import equinox as eqx
 from jaxtyping import Array, Float
@@ -19,7 +18,7 @@ class AbstractLoss(eqx.Module):
             the data generator when an experiment is built.
     """
 
-    task: ClassVar[str] = "regression"
+    task: eqx.AbstractClassVar[str]
 
     def __call__(self, model: AbstractModel, params: Params, data: Dataset) -> Float[Array, ""]:
         """Training loss."""

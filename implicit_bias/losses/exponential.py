@@ -1,5 +1,7 @@
 """Exponential loss for labels in {-1, +1}."""
 
+from typing import ClassVar
+
 import jax.numpy as jnp
 from jaxtyping import Array, Float
 
@@ -12,7 +14,7 @@ class Exponential(AbstractLoss):
     Same max-margin limit as the logistic loss on separable data (Soudry et al. 2018).
     """
 
-    task = "classification"
+    task: ClassVar[str] = "classification"
 
     def evaluate(self, model, params, X, y) -> Float[Array, ""]:
         return jnp.mean(jnp.exp(-y * model.apply(params, X)))

@@ -1,5 +1,7 @@
 """Logistic loss for labels in {-1, +1}."""
 
+from typing import ClassVar
+
 import jax.numpy as jnp
 from jaxtyping import Array, Float
 
@@ -13,7 +15,7 @@ class Logistic(AbstractLoss):
     ``w / ||w||`` to the hard-margin SVM direction (Soudry et al. 2018).
     """
 
-    task = "classification"
+    task: ClassVar[str] = "classification"
 
     def evaluate(self, model, params, X, y) -> Float[Array, ""]:
         # softplus(-m) = log(1 + exp(-m)), computed stably for large margins.

@@ -1,10 +1,12 @@
 """The square loss, mean over samples, without the 1/2."""
 
+from typing import ClassVar
+
 from jaxtyping import Array, Float
 
 from .._types import Params
 from ..data._dataset import Dataset
-from ..models._base import AbstractModel
+from ..models._base import AbstractLinearModel, AbstractModel
 from ._base import AbstractLoss
 
 
@@ -26,9 +28,10 @@ class Square(AbstractLoss):
     """
 
     use_moments: bool = True
+    task: ClassVar[str] = "regression"
 
     def __call__(self, model: AbstractModel, params: Params, data: Dataset) -> Float[Array, ""]:
-        if self.use_moments and model.linear_in_x:
+        if self.use_moments and isinstance(model, AbstractLinearModel):
             w = model.predictor(params)
             return w @ (data.Sigma @ w) - 2.0 * (w @ data.Xty) + data.yty
         return self.evaluate(model, params, data.X, data.y)

@@ -1,6 +1,8 @@
 """Models: one file each, all subclasses of :class:`AbstractModel`."""
 
+from ._base import AbstractLinearModel as AbstractLinearModel
 from ._base import AbstractModel as AbstractModel
+from ._base import AbstractReverseModeModel as AbstractReverseModeModel
 from .deep_linear import DeepLinear as DeepLinear
 from .diagonal import Diagonal as Diagonal
 from .linear import Linear as Linear

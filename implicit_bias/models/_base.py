@@ -16,14 +16,17 @@ class AbstractModel(eqx.Module):
     activation); the parameters live outside, in an ordered ``dict`` (see ``param_shapes``), so
     that one compiled program serves every seed and init scale.
 
+    Two sub-interfaces declare what the engine may exploit: :class:`AbstractLinearModel`
+    (``f(params, x) = predictor(params) . x``) and :class:`AbstractReverseModeModel` (a faster
+    forward pass for training gradients).
+
     Attributes:
-        linear_in_x: whether ``f(params, x) = predictor(params) . x``. The square loss of such a
-            model depends on the data only through its second moments, which makes a training
-            step cost independent of the number of samples.
+        input_dim: d, the dimension of one input (checked against the data's when an
+            experiment is built). A field or a property of each model.
         frozen: names of parameters drawn at init but never trained (e.g. a fixed projection).
     """
 
-    linear_in_x: ClassVar[bool] = False
+    input_dim: eqx.AbstractVar[int]
     frozen: ClassVar[tuple[str, ...]] = ()
 
     @abc.abstractmethod
@@ -33,20 +36,6 @@ class AbstractModel(eqx.Module):
     @abc.abstractmethod
     def apply(self, params: Params, x: Float[Array, "n d"]) -> Float[Array, " n"]:
         """Predictions on a batch of inputs."""
-
-    def apply_for_grad(self, params: Params, x: Float[Array, "n d"]) -> Float[Array, " n"]:
-        """:meth:`apply` for reverse-mode gradients only (the integrators' training gradient).
-
-        Same values as :meth:`apply`; a model may override it with a faster forward pass that
-        only reverse-mode autodiff can go through (e.g. ``jax.custom_vjp`` layers). Everything
-        that differentiates in forward mode (Hessian-vector products) uses :meth:`apply`.
-        Default: :meth:`apply`.
-        """
-        return self.apply(params, x)
-
-    def predictor(self, params: Params) -> Float[Array, " d"]:
-        """End-to-end linear map ``w`` with ``f(x) = w . x`` (models linear in x only)."""
-        raise NotImplementedError(f"{type(self).__name__} is not linear in x")
 
     def init_frozen(self, key: PRNGKeyArray, dtype) -> Params:
         """Draw the frozen (never trained) parameters. Default: none."""
@@ -69,6 +58,38 @@ class AbstractModel(eqx.Module):
                     size *= s
                 n += size
         return n
+
+
+class AbstractLinearModel(AbstractModel):
+    r"""A model linear in its input: :math:`f(\theta, x) = w(\theta)\cdot x`.
+
+    The square loss of such a model depends on the data only through its second moments
+    (:class:`~implicit_bias.data.Dataset`), which makes a training step cost independent of the
+    number of samples; the engine also records the end-to-end vector ``w`` (``predictor``) and
+    its distance to the data's reference regressor.
+    """
+
+    @abc.abstractmethod
+    def predictor(self, params: Params) -> Float[Array, " d"]:
+        """The end-to-end vector ``w`` with ``f(x) = w . x``, shape (d,)."""
+
+    def apply(self, params: Params, x: Float[Array, "n d"]) -> Float[Array, " n"]:
+        """``x @ predictor(params)``, shape (n,)."""
+        return x @ self.predictor(params)
+
+
+class AbstractReverseModeModel(AbstractModel):
+    """A model with a second forward pass that only reverse-mode autodiff goes through.
+
+    The integrators' training gradient uses :meth:`apply_for_grad` (e.g. ``jax.custom_vjp``
+    layers, several times faster on CPU for narrow networks); everything that differentiates in
+    forward mode (Hessian-vector products) and every metric uses :meth:`apply`. Both give the
+    same values to rounding (tested).
+    """
+
+    @abc.abstractmethod
+    def apply_for_grad(self, params: Params, x: Float[Array, "n d"]) -> Float[Array, " n"]:
+        """:meth:`apply`, for reverse-mode gradients only; shape (n,)."""
 
 
 def split_frozen(model: AbstractModel, params: Params) -> tuple[Params, Params]:

@@ -5,7 +5,7 @@ from jaxtyping import Array, Float
 
 from .._types import Params
 from ..errors import check
-from ._base import AbstractModel, row_chain
+from ._base import AbstractLinearModel, row_chain
 
 
 def deep_linear_shapes(input_dim: int, width: int, depth: int) -> dict[str, tuple[int, ...]]:
@@ -19,7 +19,7 @@ def deep_linear_shapes(input_dim: int, width: int, depth: int) -> dict[str, tupl
     return shapes
 
 
-class DeepLinear(AbstractModel):
+class DeepLinear(AbstractLinearModel):
     r"""Deep linear network with scalar output.
 
     .. math:: f(x) = W_L W_{L-1} \cdots W_1 x,\quad W_1 \in \mathbb{R}^{m\times d},\
@@ -37,7 +37,6 @@ class DeepLinear(AbstractModel):
     input_dim: int = 5
     width: int = 5
     depth: int = 10
-    linear_in_x = True
 
     def __check_init__(self):
         check(self.input_dim >= 1, "model.input_dim", self.input_dim, "an integer >= 1")

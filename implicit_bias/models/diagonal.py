@@ -5,12 +5,12 @@ from jaxtyping import Array, Float
 
 from .._types import Params
 from ..errors import check
-from ._base import AbstractModel
+from ._base import AbstractLinearModel
 
 PARAMETRIZATIONS = ("signed", "nonnegative")
 
 
-class Diagonal(AbstractModel):
+class Diagonal(AbstractLinearModel):
     r"""Depth-two diagonal linear network, a linear predictor reparametrized coordinatewise.
 
     .. math::
@@ -48,7 +48,6 @@ class Diagonal(AbstractModel):
 
     input_dim: int = 40
     parametrization: str = "signed"
-    linear_in_x = True
 
     def __check_init__(self):
         check(self.input_dim >= 1, "model.input_dim", self.input_dim, "an integer >= 1")

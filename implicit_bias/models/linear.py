@@ -4,10 +4,10 @@ from jaxtyping import Array, Float
 
 from .._types import Params
 from ..errors import check
-from ._base import AbstractModel
+from ._base import AbstractLinearModel
 
 
-class Linear(AbstractModel):
+class Linear(AbstractLinearModel):
     """Linear predictor ``f(x) = w . x`` with ``w`` in R^d.
 
     Attributes:
@@ -15,7 +15,6 @@ class Linear(AbstractModel):
     """
 
     input_dim: int = 5
-    linear_in_x = True
 
     def __check_init__(self):
         check(self.input_dim >= 1, "model.input_dim", self.input_dim, "an integer >= 1")

@@ -26,7 +26,7 @@ from jaxtyping import Array, Float
 
 from .._types import Params
 from ..errors import check
-from ._base import AbstractModel, chain_product
+from ._base import AbstractLinearModel, chain_product
 
 KINDS = ("symmetric", "deep")
 
@@ -54,7 +54,7 @@ def effective_rank(singular_values: Float[Array, " k"]) -> Float[Array, ""]:
     return jnp.where(total > 0, jnp.exp(-jnp.sum(plogp)), 0.0)
 
 
-class MatrixFactorization(AbstractModel):
+class MatrixFactorization(AbstractLinearModel):
     r"""End-to-end matrix :math:`X = U U^\top` (``symmetric``) or :math:`W_N \cdots W_1`
     (``deep``), all factors d x d, read out as :math:`f(x) = \operatorname{vec}(X)\cdot x`.
 
@@ -83,7 +83,6 @@ class MatrixFactorization(AbstractModel):
     kind: str = "symmetric"
     dim: int | None = 5
     depth: int = 2
-    linear_in_x = True
 
     def __check_init__(self):
         check(self.kind in KINDS, "model.kind", self.kind, f"one of {list(KINDS)}")

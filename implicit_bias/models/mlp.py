@@ -5,7 +5,7 @@ from jaxtyping import Array, Float
 
 from .._types import Params
 from ..errors import check
-from ._base import AbstractModel
+from ._base import AbstractReverseModeModel
 from ._reverse_mlp import mlp_reverse
 from .deep_linear import deep_linear_shapes
 
@@ -22,7 +22,7 @@ _ACTIVATIONS = {
 }
 
 
-class MLP(AbstractModel):
+class MLP(AbstractReverseModeModel):
     r"""Bias-free MLP ``f(x) = W_L s(W_{L-1} \cdots s(W_1 x))`` with activation ``s``.
 
     Same shapes as :class:`DeepLinear`. With ``activation="gelu_tanh"``, L = 10 and width 5

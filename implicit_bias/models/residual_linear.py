@@ -6,10 +6,10 @@ from jaxtyping import Array, Float, PRNGKeyArray
 from .._random import normal
 from .._types import Params
 from ..errors import check
-from ._base import AbstractModel, row_chain
+from ._base import AbstractLinearModel, row_chain
 
 
-class ResidualLinear(AbstractModel):
+class ResidualLinear(AbstractLinearModel):
     r"""Linear network of square layers read out by a fixed unit vector.
 
     .. math:: f(x) = p^\top W_L \cdots W_1 x,\quad W_k \in \mathbb{R}^{d\times d},\ \|p\| = 1,
@@ -25,7 +25,6 @@ class ResidualLinear(AbstractModel):
 
     input_dim: int = 5
     depth: int = 10
-    linear_in_x = True
     frozen = ("p",)
 
     def __check_init__(self):

@@ -19,6 +19,8 @@ Note: ``from implicit_bias.sharpness import lanczos, exact`` gives the *function
 submodules of the same names are shadowed by them in this namespace.
 """
 
+from collections.abc import Callable
+
 from jaxtyping import PRNGKeyArray, PyTree
 
 from ..errors import ConfigError
@@ -29,8 +31,10 @@ from .lanczos import lanczos
 from .power import power_iteration
 
 __all__ = [
+    "ESTIMATORS",
     "METHODS",
     "SharpnessResult",
+    "SharpnessSpec",
     "exact",
     "hvp",
     "lanczos",
@@ -38,11 +42,16 @@ __all__ = [
     "sharpness",
 ]
 
+#: The estimators :func:`sharpness` dispatches to, by name, with their default HVP budget
+#: (``None``: the estimator takes no budget, e.g. the dense ``exact``). Adding a method is its
+#: module, a line here, a ``conf/sharpness/<name>.yaml`` and a line in ``tests/helpers.py``.
+ESTIMATORS: dict[str, tuple[Callable[..., SharpnessResult], int | None]] = {
+    "lanczos": (lanczos, 25),
+    "power": (power_iteration, 20),  # Marion & Chizat's setting
+    "exact": (exact, None),
+}
 #: Names accepted by :func:`sharpness`.
-METHODS = ("lanczos", "power", "exact")
-
-#: Default number of HVPs per method (``exact`` ignores it).
-_DEFAULT_ITERS = {"lanczos": 25, "power": 20}
+METHODS = tuple(ESTIMATORS)
 
 
 def sharpness(
@@ -62,20 +71,22 @@ def sharpness(
         loss_fn: ``loss_fn(params) -> scalar``.
         params: any pytree of float arrays.
         key: PRNG key (ignored by ``exact``).
-        method: ``"lanczos"`` (default), ``"power"`` or ``"exact"``; static.
-        num_iters: HVP budget; ``None`` means 25 for Lanczos and 20 for power iteration
-            (Marion & Chizat's setting). Ignored by ``exact``.
+        method: a name of :data:`ESTIMATORS` (``"lanczos"``, ``"power"``, ``"exact"``); static.
+        num_iters: HVP budget; ``None`` means the method's default in :data:`ESTIMATORS` (25
+            for Lanczos, 20 for power iteration as in Marion & Chizat). Ignored by ``exact``.
         v0: warm start, e.g. the previous ``result.vector``. Ignored by ``exact``.
         tol: relative tolerance of ``result.converged``.
 
     Raises:
         ConfigError: (a ``ValueError``) for an unknown ``method``.
     """
-    if method == "exact":
-        return exact(loss_fn, params, key)
-    if method not in _DEFAULT_ITERS:
+    if method not in ESTIMATORS:
         raise ConfigError("method", method, f"one of {', '.join(map(repr, METHODS))}")
-    n = _DEFAULT_ITERS[method] if num_iters is None else num_iters
-    if method == "lanczos":
-        return lanczos(loss_fn, params, key, num_iters=n, v0=v0, tol=tol)
-    return power_iteration(loss_fn, params, key, num_iters=n, v0=v0, tol=tol)
+    estimator, default_iters = ESTIMATORS[method]
+    if default_iters is None:
+        return estimator(loss_fn, params, key)
+    n = default_iters if num_iters is None else num_iters
+    return estimator(loss_fn, params, key, num_iters=n, v0=v0, tol=tol)
+
+
+from ._spec import SharpnessSpec  # noqa: E402  (it validates against METHODS, defined above)

@@ -44,6 +44,7 @@ from implicit_bias.integrators.gd import GD
 from implicit_bias.integrators.gradient_flow import GradientFlow
 from implicit_bias.losses.exponential import Exponential
 from implicit_bias.losses.logistic import Logistic
+from implicit_bias.models import AbstractLinearModel
 from implicit_bias.models.linear import Linear
 from implicit_bias.result import Result
 from implicit_bias.theory import HardMarginSVM, hard_margin_svm
@@ -118,7 +119,7 @@ class MaxMarginCheck(AbstractCheck):
 
     def __call__(self, exp: Experiment, run: Result) -> dict[str, Any]:
         model = exp.model
-        if not model.linear_in_x:
+        if not isinstance(model, AbstractLinearModel):
             raise ValueError(f"reference=max_margin needs a model linear in x, got {model}")
         X = np.asarray(run.data.X, np.float64)
         y = np.asarray(run.data.y, np.float64)

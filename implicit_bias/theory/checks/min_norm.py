@@ -25,6 +25,7 @@ import scipy.linalg
 from jaxtyping import Float
 
 from implicit_bias.experiment import Experiment
+from implicit_bias.models import AbstractLinearModel
 from implicit_bias.models.deep_linear import DeepLinear
 from implicit_bias.result import Result
 from implicit_bias.theory import min_norm_solution
@@ -76,7 +77,7 @@ class MinNormCheck(AbstractCheck):
 
     def __call__(self, exp: Experiment, run: Result) -> dict[str, Any]:
         model = exp.model
-        if not model.linear_in_x:
+        if not isinstance(model, AbstractLinearModel):
             raise ValueError(f"reference=min_norm needs a model linear in x, got {model}")
         X = np.asarray(run.data.X, np.float64)
         y = np.asarray(run.data.y, np.float64)

@@ -33,6 +33,7 @@ from jaxtyping import Float
 
 from implicit_bias.errors import ConfigError, check
 from implicit_bias.experiment import Experiment
+from implicit_bias.models import AbstractLinearModel, MatrixFactorization
 from implicit_bias.result import Result
 from implicit_bias.theory import min_trace_psd, nuclear_norm_minimizer
 from implicit_bias.theory.checks._base import AbstractCheck
@@ -100,7 +101,7 @@ class NuclearNormCheck(AbstractCheck):
         A = np.asarray(run.data.X, np.float64)
         n, p = A.shape
         d = math.isqrt(p)
-        if not model.linear_in_x or d * d != p:
+        if not isinstance(model, AbstractLinearModel) or d * d != p:
             raise ConfigError(
                 "reference",
                 "nuclear_norm",
@@ -110,7 +111,7 @@ class NuclearNormCheck(AbstractCheck):
             )
         target = self.target
         if target == "auto":
-            symmetric = getattr(model, "kind", None) == "symmetric"
+            symmetric = isinstance(model, MatrixFactorization) and model.kind == "symmetric"
             target = "min_trace_psd" if symmetric else "min_nuclear_norm"
         As = A.reshape(n, d, d)
         b = np.asarray(run.data.y, np.float64)
