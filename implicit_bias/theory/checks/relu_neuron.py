@@ -34,11 +34,17 @@ import scipy.linalg
 from implicit_bias.data.relu_counterexample import ReluCounterexample
 from implicit_bias.errors import ConfigError, check
 from implicit_bias.experiment import Experiment
+from implicit_bias.integrators.gd import GD
 from implicit_bias.models.one_hidden_neuron import OneHiddenNeuron
 from implicit_bias.models.relu_neuron import ReLUNeuron
 from implicit_bias.result import Result
-from implicit_bias.theory import leaky_relu_limit, relu_counterexample_limit
 from implicit_bias.theory.checks._base import AbstractCheck
+from implicit_bias.theory.relu_neuron import (
+    leaky_relu_limit,
+    min_norm_ratios,
+    relu_counterexample_gd,
+    relu_counterexample_limit,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -110,7 +116,11 @@ class ReluNeuronCheck(AbstractCheck):
     ``distance``, plus, by case:
 
     * ReLU neuron on ``data=relu_counterexample`` from ``w = 0`` (Theorem 4.1): ``predicted`` (the
-      closed-form limit), ``w3``, ``w3_predicted``, ``w3_error``, ``crossing_time``.
+      closed-form limit of the flow, or of plain GD at the run's lr: ``reference`` says which),
+      ``w3``, ``w3_predicted``, ``w3_error``, ``w3_flow``, ``crossing_time`` (flow),
+      ``crossing_step`` (GD), ``norm_ratio`` = :math:`\|w\|/\|w^\star\|` and
+      ``relative_distance_to_min_norm`` = :math:`\|w - w^\star\|/\|w^\star\|`,
+      :math:`w^\star = (5, -1, 0)`.
     * leaky ReLU neuron (Theorem 3.1): ``predicted`` = the zero-loss point closest to ``w(0)``.
     * every ReLU neuron (Theorem 5.1): ``closest_zero_loss``, ``distance_ratio`` =
       :math:`\|w - w(0)\| / \|w^\star - w(0)\|` and ``bound_holds`` (ratio <= 2 up to
@@ -156,15 +166,7 @@ class ReluNeuronCheck(AbstractCheck):
             return out | _compare(w, predicted)
         out |= self._bound(X, y, w, w0, out["interpolates"])
         if isinstance(exp.data, ReluCounterexample) and not np.any(w0):
-            sol = relu_counterexample_limit(exp.data.gamma)
-            out |= _compare(w, sol.w_limit) | {
-                "theorem": "4.1",
-                "gamma": float(exp.data.gamma),
-                "w3": float(w[2]),
-                "w3_predicted": float(sol.w_limit[2]),
-                "w3_error": float(abs(w[2] - sol.w_limit[2])),
-                "crossing_time": float(sol.crossing_time),
-            }
+            out |= self._theorem_4_1(exp, run, w)
         else:
             out |= {"theorem": "5.1", "distance": out.get("distance_to_closest")}
         return out
@@ -185,6 +187,34 @@ class ReluNeuronCheck(AbstractCheck):
             "distance_ratio": moved / needed if needed > 0 else (0.0 if moved == 0 else None),
             "bound_holds": bool(holds) if interpolates else None,
         }
+
+    @staticmethod
+    def _theorem_4_1(exp: Experiment, run: Result, w: np.ndarray) -> dict[str, Any]:
+        """Theorem 4.1: the two-phase closed form of the flow, or of plain GD at the run's lr."""
+        gamma = float(exp.data.gamma)
+        flow = relu_counterexample_limit(gamma)
+        norm_ratio, rel_dist = min_norm_ratios(w)
+        out = {
+            "theorem": "4.1",
+            "gamma": gamma,
+            "w3": float(w[2]),
+            "w3_flow": float(flow.w_limit[2]),
+            "crossing_time": float(flow.crossing_time),
+            # ||w|| / ||w*|| and ||w - w*|| / ||w*||, w* = (5, -1, 0): the quantities of the
+            # theorem's cases.
+            "norm_ratio": norm_ratio,
+            "relative_distance_to_min_norm": rel_dist,
+        }
+        predicted = flow.w_limit
+        plain_gd = isinstance(exp.integrator, GD) and exp.integrator.momentum == 0.0
+        if plain_gd:
+            gd = relu_counterexample_gd(gamma, float(run.scalars.lr))
+            predicted = gd.w_limit
+            out["crossing_step"] = gd.crossing_step
+        out |= _compare(w, predicted)
+        out |= {"w3_predicted": float(predicted[2]), "w3_error": float(abs(w[2] - predicted[2]))}
+        out["reference"] = "gd_closed_form" if plain_gd else "flow_closed_form"
+        return out
 
     @staticmethod
     def _one_hidden(run: Result, w, w0) -> dict[str, Any]:
