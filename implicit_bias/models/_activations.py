@@ -4,8 +4,8 @@ Every model of the project that uses a ReLU takes it from here:
 :class:`~implicit_bias.models.ReLUNeuron`, :class:`~implicit_bias.models.OneHiddenNeuron` and
 :class:`~implicit_bias.models.MLP` (``activation=relu``, in its plain forward pass and in the
 reverse-mode-only one of :mod:`~implicit_bias.models._reverse_mlp`, which differentiates the
-activation with a JVP and so goes through the same rule). ``tests/test_relu_neurons.py`` checks that every model's gradient
-at the kink uses it.
+activation with a JVP and so goes through the same rule). ``tests/test_relu_neurons.py``
+checks that every model's gradient at the kink uses it.
 
 Why 1: Vardi & Shamir (2021), "Implicit regularization in ReLU networks with the square loss"
 (COLT), take :math:`\mathrm{relu}'(0) = 1` (paper text line 46: "This convention is required
