@@ -199,7 +199,8 @@ class ReluNeuronCheck(AbstractCheck):
             "gamma": gamma,
             "w3": float(w[2]),
             "w3_flow": float(flow.w_limit[2]),
-            "crossing_time": float(flow.crossing_time),
+            # None when x3 . w never crosses 0 (gamma = 0): metrics.json stays strict JSON.
+            "crossing_time": _finite_or_none(flow.crossing_time),
             # ||w|| / ||w*|| and ||w - w*|| / ||w*||, w* = (5, -1, 0): the quantities of the
             # theorem's cases.
             "norm_ratio": norm_ratio,
@@ -210,7 +211,7 @@ class ReluNeuronCheck(AbstractCheck):
         if plain_gd:
             gd = relu_counterexample_gd(gamma, float(run.scalars.lr))
             predicted = gd.w_limit
-            out["crossing_step"] = gd.crossing_step
+            out["crossing_step"] = _finite_or_none(gd.crossing_step)
         out |= _compare(w, predicted)
         out |= {"w3_predicted": float(predicted[2]), "w3_error": float(abs(w[2] - predicted[2]))}
         out["reference"] = "gd_closed_form" if plain_gd else "flow_closed_form"
@@ -227,6 +228,10 @@ class ReluNeuronCheck(AbstractCheck):
             "distance": abs(b1 - b0),
             "effective_neuron": (v * w).tolist(),
         }
+
+
+def _finite_or_none(x: float) -> float | None:
+    return float(x) if np.isfinite(x) else None
 
 
 def _compare(w: np.ndarray, predicted: np.ndarray) -> dict[str, Any]:
