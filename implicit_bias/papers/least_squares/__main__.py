@@ -3,7 +3,12 @@
 import sys
 
 from implicit_bias.papers._cli import paper_main
-from implicit_bias.papers.least_squares import early_stopping_ridge, max_margin, min_norm
+from implicit_bias.papers.least_squares import (
+    early_stopping_gd,
+    early_stopping_ridge,
+    max_margin,
+    min_norm,
+)
 
 if __name__ == "__main__":
     sys.exit(
@@ -12,6 +17,7 @@ if __name__ == "__main__":
             {
                 "min_norm": min_norm.cli,
                 "early_stopping_ridge": early_stopping_ridge.cli,
+                "early_stopping_gd": early_stopping_gd.cli,
                 "max_margin": max_margin.cli,
             },
         )
