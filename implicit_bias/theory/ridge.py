@@ -268,7 +268,7 @@ def ridge_gf_risk_ratio(
 # --- discrete gradient descent: spectral filters (Yao's slides, "Why early stopping?") --------
 #
 # GD on L(w) = loss_scale (1/n) ||X w - y||^2 from w0 = 0 with step lr:
-#     w_k = V diag(g_i) U^T y / s,    g_i = 1 - (1 - lr kappa_i)^k,    kappa_i = 2 loss_scale s_i^2/n
+#     w_k = V diag(g_i) U^T y / s,   g_i = 1 - (1 - lr kappa_i)^k,   kappa_i = 2 loss_scale s_i^2/n
 # (kappa_i: the Hessian's eigenvalues), against ridge V diag(r_i) U^T y / s with
 #     r_i = s_i^2 / (s_i^2 + n lam) = kappa_i / (kappa_i + 2 loss_scale lam).
 # Yao's slides (lines 135-157) write both for the operator L_K with the step folded into it:
