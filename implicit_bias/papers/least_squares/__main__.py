@@ -7,6 +7,7 @@ from implicit_bias.papers.least_squares import (
     early_stopping_gd,
     early_stopping_ridge,
     max_margin,
+    max_margin_rate,
     min_norm,
     min_norm_ridge,
     two_layer,
@@ -23,6 +24,7 @@ if __name__ == "__main__":
                 "early_stopping_ridge": early_stopping_ridge.cli,
                 "early_stopping_gd": early_stopping_gd.cli,
                 "max_margin": max_margin.cli,
+                "max_margin_rate": max_margin_rate.cli,
             },
         )
     )
