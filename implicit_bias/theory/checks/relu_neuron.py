@@ -4,10 +4,11 @@ Vardi & Shamir (2021), "Implicit regularization in ReLU networks with the square
 For a neuron :math:`f(x) = \sigma(w\cdot x)` trained by gradient flow on the square loss:
 
 * **Theorem 4.1** (ReLU, the three-point data ``data=relu_counterexample``, ``w(0) = 0``): the
-  limit is
-  :math:`(5, -1, w_3(\gamma))`, computed exactly by
+  limit is :math:`(5, -1, w_3(\gamma))`, computed exactly by
   :func:`~implicit_bias.theory.relu_counterexample_limit` (two linear phases, the second
-  starting when :math:`x_3\cdot w` crosses 0).
+  starting when :math:`x_3\cdot w` crosses 0; one phase and :math:`w_3 = 0` at
+  :math:`\gamma = 0`), or, for a run by plain gradient descent, by the exact two-phase GD
+  :func:`~implicit_bias.theory.relu_counterexample_gd` at the run's learning rate.
 * **Theorem 3.1** (strictly monotone activation, here leaky ReLU): the limit is the zero-loss point
   closest to :math:`w(0)`, :math:`w(0) + X^+(\sigma^{-1}(y) - X w(0))`
   (:func:`~implicit_bias.theory.leaky_relu_limit`).
