@@ -141,3 +141,15 @@ def test_origin_descent_order_is_the_depth(depth):
         assert np.linalg.eigvalsh(H)[0] < -0.1
     else:
         np.testing.assert_array_equal(H, 0.0)
+
+
+def test_presets_compose():
+    from implicit_bias.app.build import build_experiment
+    from implicit_bias.app.compose import compose
+    from implicit_bias.models import DeepLinear
+
+    exp = build_experiment(compose(["+experiment=deep_linear_landscape"]))
+    assert isinstance(exp.model, DeepLinear) and exp.model.depth == 3
+    assert exp.sharpness.num_iters == exp.model.num_params == 21
+    exp = build_experiment(compose(["+experiment=early_stopping_gd"]))
+    assert exp.data.n == 100 and exp.record.params

@@ -378,6 +378,10 @@ def test_experiment_presets_compose():
     exp = build_experiment(cfg)
     assert isinstance(exp.model, OneHiddenNeuron) and isinstance(exp.init, Neuron)
     assert cfg.init_scale == 0.1
+    cfg = compose(["+experiment=vardi_shamir_gd", "data.gamma=0"])
+    exp = build_experiment(cfg)
+    assert isinstance(exp.integrator, GD) and exp.data == ReluCounterexample(gamma=0.0)
+    assert isinstance(build_reference(cfg), ReluNeuronCheck)
 
 
 @pytest.mark.slow

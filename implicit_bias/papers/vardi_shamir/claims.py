@@ -60,7 +60,7 @@ def theorem41_claims(results) -> list[Claim]:
         )
         out.append(
             Claim(
-                "Thm 4.1 (line 55), γ = 0: flow and GD (4 steps) from 0 end at w* = (5,−1,0); "
+                "Thm 4.1 (line 55), γ = 0: flow and GD (4 step sizes) from 0 end at w* = (5,−1,0); "
                 "max ||w(∞) − w*||",
                 _f(e),
                 f"<= {FLOW_TOL:g}",
