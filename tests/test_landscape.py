@@ -16,6 +16,7 @@ import numpy as np
 import pytest
 
 from implicit_bias.inits import Zero
+from implicit_bias.models.deep_linear import deep_linear_shapes
 from implicit_bias.papers.deep_linear_landscape import landscape as LS
 
 jax.config.update("jax_enable_x64", True)
@@ -52,19 +53,26 @@ def test_lanczos_extreme_eigenvalues_match_full_hessian():
 
     X, y, points = _critical_points()
     Xj, yj = jnp.asarray(X), jnp.asarray(y)
-    for name, p in points.items():
-        params = {k: jnp.asarray(v) for k, v in p.items()}
-        flat, unravel = jax.flatten_util.ravel_pytree(params)
-        eig = np.linalg.eigvalsh(
-            np.asarray(jax.hessian(lambda v, unravel=unravel: LS.loss_fn(unravel(v), Xj, yj))(flat))
-        )
+    p0 = {k: jnp.asarray(v) for k, v in next(iter(points.values())).items()}
+    _, unravel = jax.flatten_util.ravel_pytree(p0)
+    size = sum(v.size for v in p0.values())
+
+    @jax.jit  # one compilation for the three points (same shapes)
+    def both(params):
+        flat, _ = jax.flatten_util.ravel_pytree(params)
+        H = jax.hessian(lambda v: LS.loss_fn(unravel(v), Xj, yj))(flat)
         res = sharpness(
             lambda q: LS.loss_fn(q, Xj, yj),
             params,
             jax.random.key(0),
             method="lanczos",
-            num_iters=flat.size,
+            num_iters=size,
         )
+        return H, res
+
+    for name, p in points.items():
+        H, res = both({k: jnp.asarray(v) for k, v in p.items()})
+        eig = np.linalg.eigvalsh(np.asarray(H))
         assert abs(float(res.min_eigenvalue) - eig[0]) < 1e-9, (
             name,
             float(res.min_eigenvalue),
@@ -129,13 +137,13 @@ def test_origin_descent_order_is_the_depth(depth):
     rng = np.random.default_rng(0)
     X = rng.normal(size=(20, 3))
     y = X @ rng.normal(size=3) + rng.normal(size=20)
-    shapes = LS.experiment(depth, Zero()).model.param_shapes()
+    shapes = deep_linear_shapes(LS.DIM, LS.WIDTH, depth)
     params = {k: np.zeros(s) for k, s in shapes.items()}
     order, drops = LS.descent_certificate(params, X, y)
     assert np.all(drops < 0) and order == pytest.approx(depth, abs=0.02)
     flat, unravel = jax.flatten_util.ravel_pytree({k: jnp.asarray(v) for k, v in params.items()})
     H = np.asarray(
-        jax.hessian(lambda v: LS.loss_fn(unravel(v), jnp.asarray(X), jnp.asarray(y)))(flat)
+        jax.jit(jax.hessian(lambda v: LS.loss_fn(unravel(v), jnp.asarray(X), jnp.asarray(y))))(flat)
     )
     if depth == 2:
         assert np.linalg.eigvalsh(H)[0] < -0.1
