@@ -116,7 +116,15 @@ def main(out: Path = OUT) -> dict:
     axa.grid(alpha=0.3, which="both")
     axb.set_yscale("log")
     axb.set_xticks(range(len(runs)), ["relu'(0) = 1", "relu'(0) = 0", "gelu"])
-    axb.set_ylim(1e-13, 10)
+    axb.set_ylim(1e-13, 100)
+    axb.annotate(
+        "engine status: converged\n(issue 12)",
+        (1, 1e-12),
+        (1, 1e-9),
+        ha="center",
+        fontsize=8,
+        arrowprops=dict(arrowstyle="->"),
+    )
     axb.set_ylabel("gradient norm at initialization (0 drawn at 1e-12)")
     axb.set_title("(b) at W1 = 0 JAX's convention has gradient exactly 0", fontsize=10)
     axb.grid(alpha=0.3)
