@@ -1,7 +1,7 @@
 """Vardi & Shamir (2021), "Implicit regularization in ReLU networks with the square loss"
 (COLT): single ReLU neurons and one-hidden-neuron networks, by gradient flow and GD.
 
-    python -m implicit_bias.papers.vardi_shamir figures [theorem41 | theorem42 | fig2 | relu_convention]
+    python -m implicit_bias.papers.vardi_shamir figures [theorem41|theorem42|fig2|relu_convention]
     python -m implicit_bias.papers.vardi_shamir claims [--quick]
 
 * :mod:`.theorem41`: Theorem 4.1 over gamma (flow and GD vs the exact two-phase closed forms),
