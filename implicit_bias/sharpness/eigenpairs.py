@@ -84,7 +84,7 @@ def eigenpairs(
     block_size: int | None = None,
     krylov_dim: int | None = None,
     max_restarts: int = 10,
-    v0: Float[Array, "j p"] | None = None,
+    v0: Float[Array, "j p"] | Float[Array, " p"] | None = None,
     tol: float | None = None,
 ) -> tuple[Eigenpairs, Eigenpairs]:
     r"""The ``top`` largest and ``bottom`` smallest eigenpairs of ``op``, from one Krylov space.

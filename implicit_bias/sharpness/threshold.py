@@ -44,7 +44,7 @@ def eigenvalues_above(
     threshold: Float[Array, ""] | float,
     *,
     k_max: int,
-    v0: Float[Array, "j p"] | None = None,
+    v0: Float[Array, "j p"] | Float[Array, " p"] | None = None,
     **kwargs,
 ) -> AboveThreshold:
     r"""Eigenpairs of ``op`` above ``threshold`` (at most ``k_max``; static shapes).
