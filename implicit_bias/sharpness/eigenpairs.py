@@ -63,9 +63,9 @@ def _start_block(key: PRNGKeyArray, p: int, b: int, dtype, v0: Array | None):
     if v0 is None:
         return start, restart
     v0 = jnp.asarray(v0)
-    v0 = (v0[None] if v0.ndim == 1 else v0).astype(dtype)
-    if v0.ndim != 2 or v0.shape[1] != p:
+    if v0.ndim not in (1, 2) or v0.shape[-1] != p:
         raise ValueError(f"v0 has shape {v0.shape}; expected (p,) or (j, p) with p = {p}")
+    v0 = (v0[None] if v0.ndim == 1 else v0).astype(dtype)
     j = min(v0.shape[0], b)
     rows = v0[:j]
     norms = jnp.linalg.norm(rows, axis=1, keepdims=True)
