@@ -11,9 +11,13 @@ algorithm, its sources and the error bound built from these pieces).
 A breakdown (:math:`\beta_j \le \sqrt{\epsilon}\,\|A\|_{\text{seen}}`, e.g. after
 ``rank + 1`` steps on a rank-deficient Hessian) restarts from a fresh direction orthogonalized
 against the basis, with :math:`\beta_j = 0` in :math:`T`, so :math:`T` becomes block diagonal.
-The fresh directions are cyclic shifts of one random vector: generically linearly independent
-of the basis, and ``k`` of them cost one random draw instead of ``k`` (a draw of ``k * p``
-normals costs as much as the products themselves for small models).
+The fresh directions are one random vector with its signs flipped by a hash of (coordinate,
+step) (:func:`fresh_directions`): generically linearly independent of the basis, and ``k`` of
+them cost one random draw instead of ``k`` (a draw of ``k * p`` normals costs as much as the
+products themselves for small models) and no gather under ``vmap``. Each step orthogonalizes
+the product and the fresh candidate against the basis in the same pass, so the basis is read
+from memory once per Gram-Schmidt pass (these passes, not the products, dominate the time of a
+large model with cheap products).
 """
 
 from collections.abc import Callable
@@ -55,23 +59,25 @@ class Tridiagonal(NamedTuple):
         return jnp.diag(self.alphas) + jnp.diag(off, 1) + jnp.diag(off, -1)
 
 
-def orthogonalize(basis: Array, w: Array) -> tuple[Array, Array]:
-    """Two passes of classical Gram-Schmidt of ``w`` against the rows of ``basis``.
-
-    "Twice is enough" (Giraud, Langou & Rozložník, 2005). Rows not yet filled are zero and
-    contribute nothing. Returns the orthogonalized vector and the total coefficients ``h``
-    (``w_in = basis.T @ h + w_out`` up to rounding).
-    """
-    h1 = basis @ w
-    w = w - basis.T @ h1
-    h2 = basis @ w
-    w = w - basis.T @ h2
-    return w, h1 + h2
-
-
 def safe_div(x: Array, n: Array) -> Array:
     """``x / n``, and ``0`` where ``n == 0`` (no NaN from an exactly zero vector)."""
     return x / jnp.where(n > 0, n, 1.0)
+
+
+def fresh_directions(base: Float[Array, " p"], salts: Array) -> Float[Array, "b p"]:
+    """``base`` with its signs flipped by a hash of (coordinate, salt), one row per salt.
+
+    A cheap stand-in for independent random vectors: distinct salts give sign patterns that are
+    generically linearly independent of each other and of any fixed subspace. The hash is the
+    multiplicative one of Knuth (golden-ratio constant) on 32-bit unsigned integers.
+    """
+    idx = jnp.arange(base.shape[0], dtype=jnp.uint32)
+    salts = jnp.asarray(salts).astype(jnp.uint32).reshape(-1, 1)
+    h = (idx[None] + jnp.uint32(0x9E3779B9) * (salts + jnp.uint32(1))) * jnp.uint32(0x85EBCA6B)
+    h = h ^ (h >> jnp.uint32(13))
+    h = h * jnp.uint32(0xC2B2AE35)
+    sign = 1.0 - 2.0 * ((h >> jnp.uint32(16)) & jnp.uint32(1)).astype(base.dtype)
+    return sign * base[None]
 
 
 def tridiagonalize(
@@ -85,7 +91,7 @@ def tridiagonalize(
     Args:
         matvec: ``v -> A v`` for a symmetric ``A``.
         v1: unit start vector.
-        restart: a random vector; its cyclic shifts are the breakdown restarts.
+        restart: a random vector; its sign-flipped copies are the breakdown restarts.
         k: number of steps (products), static, ``1 <= k <= p``.
     """
     p = v1.shape[0]
@@ -98,7 +104,13 @@ def tridiagonalize(
         basis = basis.at[j].set(v)
         hv = matvec(v)
         anorm = jnp.maximum(anorm, jnp.linalg.norm(hv))
-        w, h = orthogonalize(basis, hv)
+        # The product and the restart candidate in one pass over the basis.
+        both = jnp.stack([hv, fresh_directions(restart, j)[0]])
+        c1 = basis @ both.T
+        both = both - c1.T @ basis
+        c2 = basis @ both.T
+        both = both - c2.T @ basis
+        w, r, h = both[0], both[1], (c1 + c2)[:, 0]
         alpha = h[j]
         beta = jnp.linalg.norm(w)
         # Coefficients of A v_j that the tridiagonal T does not represent: on v_i, i < j - 1
@@ -108,7 +120,6 @@ def tridiagonalize(
         dropped_coef = jnp.sqrt(far + (h_prev - beta_prev) ** 2)
 
         broke = beta <= breakdown_rtol * anorm
-        r, _ = orthogonalize(basis, jnp.roll(restart, j + 1))
         r = safe_div(r, jnp.linalg.norm(r))
         v_next = jnp.where(broke, r, safe_div(w, beta))
         t_off = jnp.where(broke, 0.0, beta)

@@ -32,7 +32,7 @@ project:
   Normalizing that rounding noise would be harmless in exact arithmetic but loses
   orthogonality, and an exact zero gives NaNs. When :math:`\beta_j \le \sqrt{\epsilon}\,
   \|H\|_{\text{seen}}` we instead put :math:`\beta_j = 0` in :math:`T` and restart from a fresh
-  random direction (a cyclic shift of one random vector, see :mod:`._tridiag`) orthogonalized
+  random direction (a sign-flipped copy of one random vector, :mod:`._tridiag`) orthogonalized
   against :math:`V`: :math:`T` becomes block diagonal, and :math:`H V_k = V_k T_k + F` stays
   exact with the dropped vector in :math:`F`. Since ``k <= p`` a fresh orthogonal direction
   always exists.
