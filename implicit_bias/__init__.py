@@ -67,10 +67,26 @@ from .result import STATUS_NAMES as STATUS_NAMES
 from .result import Result as Result
 from .scalars import Scalars as Scalars
 from .schedule import Schedule as Schedule
+from .sharpness import AboveThreshold as AboveThreshold
+from .sharpness import AbstractOperator as AbstractOperator
+from .sharpness import Block as Block
+from .sharpness import Dense as Dense
+from .sharpness import Eigenpairs as Eigenpairs
+from .sharpness import GaussNewton as GaussNewton
+from .sharpness import Hessian as Hessian
+from .sharpness import Preconditioned as Preconditioned
 from .sharpness import SharpnessResult as SharpnessResult
+from .sharpness import SpectralDensity as SpectralDensity
+from .sharpness import TraceEstimate as TraceEstimate
+from .sharpness import bottomk as bottomk
+from .sharpness import eigenpairs as eigenpairs
+from .sharpness import eigenvalues_above as eigenvalues_above
 from .sharpness import exact as exact
 from .sharpness import lanczos as lanczos
 from .sharpness import power_iteration as power_iteration
+from .sharpness import slq as slq
+from .sharpness import topk as topk
+from .sharpness import trace as trace
 from .theory import *  # noqa: F403  (the exact solvers, each listed in theory.__all__)
 from .theory.checks import AbstractCheck as AbstractCheck
 from .theory.checks import DiagonalLimitCheck as DiagonalLimitCheck
