@@ -281,7 +281,7 @@ def test_criteria_categories():
             "final_train_loss": ("run", [0.5, 1.4, 0.5, np.inf, 0.7, np.nan]),
             "min_train_loss": ("run", [0.5] * 6),
             "zero_loss": ("run", [1.5] * 6),
-            "final_grad_norm": ("run", [1e-3, 1e-6, 1e-6, np.nan, 0.1, np.nan]),
+            "final_grad_norm": ("run", [5e-3, 1e-6, 1e-6, np.nan, 0.1, np.nan]),
             "final_sharpness": ("run", [20.0, 1e-9, 20.0, np.nan, 30.0, np.nan]),
             "final_min_eigenvalue": ("run", [-1e-5, 0.0, -1.0, np.nan, -1.0, np.nan]),
         }

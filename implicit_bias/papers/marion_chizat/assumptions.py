@@ -23,16 +23,17 @@ import numpy as np
 
 __all__ = ["a1", "a2"]
 
-#: Relative rounding allowance of ``R(W(0)) <= R_0`` (the zero-first init gives equality).
-_REL = 1e-12
 
+def a1(excess, initial_grad_norm) -> np.ndarray:
+    """(A1) per run: ``R(W(0)) - R_0 <= 0`` and a nonzero initial gradient.
 
-def a1(initial_loss, zero_loss, initial_grad_norm) -> np.ndarray:
-    """(A1) per run: ``R(W(0)) <= R_0`` (up to ``1e-12`` relative rounding) and a nonzero
-    initial gradient."""
-    initial_loss = np.asarray(initial_loss, np.float64)
-    zero_loss = np.asarray(zero_loss, np.float64)
-    return (initial_loss <= zero_loss * (1 + _REL)) & (np.asarray(initial_grad_norm) > 0)
+    Args:
+        excess: ``R(W(0)) - R_0 = w0^T Sigma w0 - 2 w0^T X^T y / n`` computed from the initial
+            end-to-end vector ``w0`` (for a small init ``w0 ~ s^L`` and the difference of the
+            two losses would be rounding: ~1e-20 against losses ~1); 0 for a zero layer.
+        initial_grad_norm: the gradient norm at initialization.
+    """
+    return (np.asarray(excess) <= 0) & (np.asarray(initial_grad_norm) > 0)
 
 
 def a2(rank, d: int, eps, depth: int, norm_w) -> np.ndarray:

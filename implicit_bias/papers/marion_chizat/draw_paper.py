@@ -55,10 +55,12 @@ def _g_log(ax, axis: str = "y", ticks=None) -> None:
     import matplotlib.ticker as mticker
 
     a = ax.xaxis if axis == "x" else ax.yaxis
+    lo, hi = ax.get_xlim() if axis == "x" else ax.get_ylim()
     if ticks is not None:
         a.set_major_locator(mticker.FixedLocator(list(ticks)))
     else:
-        a.set_major_locator(mticker.LogLocator(subs=(1.0, 2.0, 5.0)))
+        wide = lo > 0 and hi / lo > 1e3
+        a.set_major_locator(mticker.LogLocator(subs=(1.0,) if wide else (1.0, 2.0, 5.0)))
     a.set_major_formatter(mticker.FuncFormatter(lambda v, _: f"{v:g}"))
     a.set_minor_formatter(mticker.NullFormatter())
 

@@ -164,7 +164,9 @@ RUNS: dict[str, Run] = {
     "fig7": Run(_fig7(0.0), True, "Fig 7: GELU MLP, noiseless data"),
     "fig7_noisy": Run(_fig7(1.0), True, "Fig 7 with noisy data (sigma = 1)"),
     "robustness": Run(_robust, True, "the Fig 1 grid with one data set per repetition"),
-    "small_init": Run(_small, False, "gradient flows from small inits (Cor 2, Lemma 2)"),
+    "small_init": Run(
+        _small, False, "gradient flows from small inits (Cor 2, Lemma 2)", "a1 from w0"
+    ),
     "scaling_depth_small": Run(_scaling("depth", "small"), False, "depth sweep, small init"),
     "scaling_depth_residual": Run(_scaling("depth", "residual"), False, "depth, residual"),
     "scaling_width_small": Run(_scaling("width", "small"), False, "width sweep, small init"),
