@@ -663,7 +663,8 @@ def to_markdown(claims: list[Claim], header: str = "") -> str:
         mark = "pass" if c.passed else "**FAIL**"
         note = f" ({c.note})" if c.note else ""
         cells = (c.source, c.statement, c.runs, c.measured, c.threshold, mark + note)
-        lines.append("| " + " | ".join(cells) + " |")
+        # A "|" in a cell (norms, absolute values) would end the cell: escape it (GFM).
+        lines.append("| " + " | ".join(x.replace("|", "\\|") for x in cells) + " |")
     return "\n".join(lines) + "\n"
 
 
