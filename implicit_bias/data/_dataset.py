@@ -6,6 +6,8 @@ import equinox as eqx
 import jax.numpy as jnp
 from jaxtyping import Array, Float, PRNGKeyArray
 
+from ..errors import check_finite_fields
+
 
 class Dataset(eqx.Module):
     r"""A training set, a test set and (optionally) the reference regressor.
@@ -73,6 +75,10 @@ class AbstractData(eqx.Module):
     """
 
     task: eqx.AbstractVar[str]
+
+    def __check_init__(self):
+        # Every float field (of every member) is finite: one check for the family.
+        check_finite_fields(self, "data")
 
     @abc.abstractmethod
     def sample(self, key: PRNGKeyArray, dtype) -> Dataset:

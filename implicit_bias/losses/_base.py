@@ -7,6 +7,7 @@ from jaxtyping import Array, Float
 
 from .._types import Params
 from ..data._dataset import Dataset
+from ..errors import check_finite_fields
 from ..models._base import AbstractModel
 
 
@@ -17,6 +18,10 @@ class AbstractLoss(eqx.Module):
         task: ``"regression"`` or ``"classification"`` (labels in {-1, +1}); checked against
             the data generator when an experiment is built.
     """
+
+    def __check_init__(self):
+        # Every float field (of every member) is finite: one check for the family.
+        check_finite_fields(self, "loss")
 
     task: eqx.AbstractClassVar[str]
 
