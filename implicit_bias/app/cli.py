@@ -77,6 +77,7 @@ def run_config(cfg: DictConfig, out_dir: str | os.PathLike) -> dict:
         plots=cfg.output.plots,
         save_data=cfg.output.save_data,
         extra=extra,
+        scalars=cfg,
     )
     logger.info("%s -> %s", summary_line(metrics), out_dir)
     return metrics

@@ -30,7 +30,13 @@ class AbstractLoss(eqx.Module):
         return self.evaluate(model, params, data.X, data.y)
 
     def test(self, model: AbstractModel, params: Params, data: Dataset) -> Float[Array, ""]:
-        """Loss on the test set."""
+        """Loss on the test set.
+
+        Raises:
+            ValueError: if the data set has no test set (there is then no test loss).
+        """
+        if not data.has_test_set:
+            raise ValueError("the data set has no test set, so there is no test loss")
         return self.evaluate(model, params, data.X_test, data.y_test)
 
     @abc.abstractmethod
