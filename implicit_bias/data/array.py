@@ -71,8 +71,9 @@ def check_arrays(arrays: dict[str, Any], name: Callable[[str], str]) -> dict[str
     return out
 
 
-def sample_arrays(arrays: dict[str, np.ndarray], dtype) -> Dataset:
-    """The :class:`Dataset` of fixed arrays (validated by :func:`check_arrays`), in ``dtype``.
+def sample_arrays(arrays: dict[str, Any], dtype) -> Dataset:
+    """The :class:`Dataset` of fixed arrays (validated by :func:`check_arrays`; traced inside
+    the compiled program), in ``dtype``.
 
     ``w_star`` defaults to the minimum-norm least-squares regressor; without ``X_test``, the
     data set has no test set (and a run no test loss).
