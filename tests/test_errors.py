@@ -13,6 +13,7 @@ import contextlib
 import dataclasses
 import io
 import json
+import logging
 import os
 import shlex
 import subprocess
@@ -97,24 +98,45 @@ def files(tmp_path_factory) -> Path:
     return d
 
 
-def run_cli(args: list[str], out: Path) -> tuple[int, str]:
-    """``python -m implicit_bias.run <args>`` in this process: (exit status, stderr)."""
+def run_cli(args: list[str], out: Path, stdout: io.StringIO | None = None) -> tuple[int, str]:
+    """``python -m implicit_bias.run <args>`` in this process: (exit status, stderr).
+
+    Hydra's logging configuration (``logging.config.dictConfig``, which shuts down every
+    handler, pytest's capture included) is skipped: it is not under test. stdout goes to
+    ``stdout`` if given; the root logger's handlers are put back afterwards.
+    """
+    from unittest import mock
+
     from implicit_bias.app import cli
 
     where = "hydra.sweep.dir" if args[:1] == ["-m"] else "hydra.run.dir"
     GlobalHydra.instance().clear()
     argv = sys.argv
     sys.argv = ["implicit_bias.run", *args, f"{where}={out}"]
-    err = io.StringIO()
+    root = logging.getLogger()
+    handlers, level = root.handlers[:], root.level
+    err, stdout = io.StringIO(), stdout if stdout is not None else io.StringIO()
     code = 0
     try:
-        with contextlib.redirect_stderr(err):
+        with (
+            mock.patch("hydra._internal.logging_config.configure_logging"),
+            contextlib.redirect_stderr(err),
+            contextlib.redirect_stdout(stdout),
+        ):
             cli.main()
     except SystemExit as e:
         code = e.code
     finally:
         sys.argv = argv
         GlobalHydra.instance().clear()
+        for h in root.handlers[:]:
+            if h not in handlers:
+                root.removeHandler(h)
+                h.close()
+        for h in handlers:
+            if h not in root.handlers:
+                root.addHandler(h)
+        root.setLevel(level)
     return code, err.getvalue()
 
 
@@ -377,8 +399,7 @@ def test_compose_raises_hydras_exceptions_that_error_line_rewrites():
 def test_help_lists_no_schemas(tmp_path):
     """``--help`` lists each group's options, and no schema among them."""
     stdout = io.StringIO()
-    with contextlib.redirect_stdout(stdout):
-        code, _ = run_cli(["--help"], tmp_path / "x")
+    code, _ = run_cli(["--help"], tmp_path / "x", stdout)
     text = stdout.getvalue()
     assert code in (0, None)
     assert "model: deep_linear, diagonal, linear," in text

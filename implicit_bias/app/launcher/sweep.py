@@ -31,6 +31,7 @@ written last and atomically, so a point is either complete or redone), the launc
 is left, and the process exits with status ``128 + signal``. Re-running the same command resumes.
 """
 
+import dataclasses
 import json
 import logging
 import signal
@@ -91,27 +92,19 @@ class LauncherOptions:
             ConfigError: naming the key (``hydra.launcher.<key>``), the bad value and what is
                 allowed.
         """
-        o = cls(**options)
-        if o.pad_to not in PAD_POLICIES:
-            raise ConfigError("hydra.launcher.pad_to", o.pad_to, f"one of {list(PAD_POLICIES)}")
-        ints = {}
+        o = {**{f.name: f.default for f in dataclasses.fields(cls)}, **options}
+        if o["pad_to"] not in PAD_POLICIES:
+            raise ConfigError("hydra.launcher.pad_to", o["pad_to"], f"one of {list(PAD_POLICIES)}")
         for key in ("max_batch_size", "workers"):
             key_name = f"hydra.launcher.{key}"
-            value = to_integer(getattr(o, key), key_name, nullable=True)
-            if value is not None and value < 1:
-                raise ConfigError(key_name, value, "null or an integer >= 1")
-            ints[key] = value
+            o[key] = to_integer(o[key], key_name, nullable=True)
+            if o[key] is not None and o[key] < 1:
+                raise ConfigError(key_name, o[key], "null or an integer >= 1")
         for key in ("skip_completed", "collect"):
-            value = getattr(o, key)
-            if not isinstance(value, bool):
-                raise ConfigError(f"hydra.launcher.{key}", value, "true or false")
-        return cls(
-            **ints,
-            skip_completed=o.skip_completed,
-            pad_to=o.pad_to,
-            collect=o.collect,
-            submitit=executors.submitit_options(o.submitit),
-        )
+            if not isinstance(o[key], bool):
+                raise ConfigError(f"hydra.launcher.{key}", o[key], "true or false")
+        o["submitit"] = executors.submitit_options(o["submitit"])
+        return cls(**o)
 
 
 class BatchedSweep:
