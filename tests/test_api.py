@@ -40,6 +40,7 @@ def test_train_takes_names_where_the_command_line_does():
         integrator="gd",
         loss="square",
         sharpness="exact",
+        record={"num": 2},  # the dense Hessian at 3 points, not 101
         lr=[0.01, 0.02],
         steps=5,
         progress=False,

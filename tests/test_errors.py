@@ -116,6 +116,7 @@ def run_cli(args: list[str], out: Path, stdout: io.StringIO | None = None) -> tu
     root = logging.getLogger()
     handlers, level = root.handlers[:], root.level
     err, stdout = io.StringIO(), stdout if stdout is not None else io.StringIO()
+    root.setLevel(logging.INFO)  # as Hydra's logging configuration would
     code = 0
     try:
         with (

@@ -87,19 +87,21 @@ def test_loss_is_accurate_and_non_negative_at_every_scale(case):
 
 
 def test_the_expanded_moment_form_fails_this_bound():
-    """The test has teeth: ``w'Sigma w - 2 w'b + c`` in float32 at exact interpolation."""
+    """The test has teeth: ``w'Sigma w - 2 w'b + c`` in float32 at exact interpolation is
+    either exactly 0 by luck or off by hundreds of times the bound, and sometimes negative."""
     model = ib.Linear(input_dim=20)
-    failures = 0
-    for seed in range(5):
+    ratios, values = [], []
+    for seed in range(8):
         params, _, X, y, w64 = _setup(model, 0.0, seed)
-        X32, y32, w = X, y, np.asarray(params["w"])
-        n = np.float32(len(y))
-        Sigma, b, c = X32.T @ X32 / n, X32.T @ y32 / n, y32 @ y32 / n
+        w, n = np.asarray(params["w"]), np.float32(len(y))
+        Sigma, b, c = X.T @ X / n, X.T @ y / n, y @ y / n
         expanded = float(w @ (Sigma @ w) - np.float32(2) * (w @ b) + c)
         r = X.astype(np.float64) @ w64 - y.astype(np.float64)
         true = float(r @ r / len(y))
-        failures += abs(expanded - true) > _bound(X, w64, y, true, 1)
-    assert failures >= 4
+        ratios.append(abs(expanded - true) / _bound(X, w64, y, true, 1))
+        values.append(expanded)
+    assert sum(r > 100 for r in ratios) >= 3, ratios
+    assert min(values) < 0, values
 
 
 def test_float32_gradient_flow_to_interpolation_reports_no_negative_loss():
