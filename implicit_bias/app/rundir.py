@@ -111,6 +111,11 @@ def _status_reason(result: Result, exp: Experiment, final: dict[str, Any]) -> st
         if grad is not None and math.isfinite(grad) and grad <= exp.converge_tol:
             return f"final gradient norm {g} <= {tol}"
         return f"the integrator's stopping criterion was met at {where}"
+    if continuous and reached < float(result.scalars.t1) * (1 - 1e-6):
+        return (
+            f"the ODE solver stopped at {where}, before t1={float(result.scalars.t1):g} (its "
+            f"step limit), with final gradient norm {g} > {tol}"
+        )
     budget = "t1" if continuous else "steps"
     return f"the budget ({budget}) ran out at {where} with final gradient norm {g} > {tol}"
 
