@@ -17,6 +17,7 @@ from . import theory as theory
 from .compilations import Compilations as Compilations
 from .compilations import count_compilations as count_compilations
 from .data import AbstractData as AbstractData
+from .data import ArrayData as ArrayData
 from .data import Dataset as Dataset
 from .data import FileData as FileData
 from .data import GaussianRegression as GaussianRegression
@@ -62,6 +63,7 @@ from .models import MatrixFactorization as MatrixFactorization
 from .models import OneHiddenNeuron as OneHiddenNeuron
 from .models import ReLUNeuron as ReLUNeuron
 from .models import ResidualLinear as ResidualLinear
+from .options import make_experiment as make_experiment
 from .problem import Problem as Problem
 from .result import STATUS_NAMES as STATUS_NAMES
 from .result import Result as Result

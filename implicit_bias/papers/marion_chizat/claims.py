@@ -56,7 +56,9 @@ class Claim:
 
 
 def _fmt(x: float) -> str:
-    return f"{x:.4g}"
+    from implicit_bias.app.messages import format_number
+
+    return format_number(x)  # NaN, infinity and None (no run) included
 
 
 def _n(mask) -> int:
