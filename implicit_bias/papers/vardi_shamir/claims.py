@@ -26,7 +26,7 @@ from typing import ClassVar
 
 import numpy as np
 
-from implicit_bias.papers.marion_chizat.claims import Claim, to_markdown
+from implicit_bias.papers._claims import Claim, to_markdown
 
 logger = logging.getLogger(__name__)
 
