@@ -11,6 +11,7 @@ divergence probability is 1).
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
 import numpy as np
@@ -160,6 +161,7 @@ def _save(fig, out: Path) -> None:
     out.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(out, dpi=110)
     plt().close(fig)
+    logging.getLogger(__name__).info("wrote %s", out)
 
 
 def draw_fig1(ds: xr.Dataset, out: Path, flow: xr.Dataset | None = None) -> None:
