@@ -45,7 +45,7 @@ bench: $(STAMP)
 	$(PY) benchmarks/marion.py
 
 # Every figure of every paper (full-size grids; minutes on a 2-core CPU).
-PAPERS := marion_chizat vardi_shamir least_squares diagonal_nets matrix_factorization
+PAPERS := marion_chizat vardi_shamir least_squares diagonal_nets matrix_factorization deep_linear_landscape
 figures: $(STAMP)
 	for p in $(PAPERS); do $(PY) -m implicit_bias.papers.$$p figures || exit 1; done
 

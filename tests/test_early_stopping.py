@@ -141,3 +141,139 @@ def test_preset_builds():
     assert isinstance(exp.integrator, GradientFlow) and exp.integrator.rtol <= 1e-10
     assert exp.data.target == "planted" and exp.data.design_seed is not None
     assert isinstance(build_reference(cfg), EarlyStoppingRidgeCheck) and exp.record.params
+
+
+# --- discrete GD (Yao's slides, "Why early stopping?", lines 128-174) ---------------------------
+
+
+def _small_problem(seed=0, n=30, d=12, sigma=0.5):
+    rng = np.random.default_rng(seed)
+    X = rng.normal(size=(n, d))
+    beta0 = rng.normal(size=d)
+    beta0 /= np.linalg.norm(beta0)
+    return X, X @ beta0 + sigma * rng.normal(size=n), beta0
+
+
+def test_gd_path_is_the_spectral_filter():
+    """gd_least_squares (SVD and the filter 1 - (1 - lr kappa)^k) equals the plain GD iteration
+    on (1/n)||Xw - y||^2 from 0 and from a random w0 (rounding: 1e-12), for a step near the
+    stability limit (lr kappa_max = 1.9, the top component oscillates)."""
+    from implicit_bias.theory import gd_least_squares
+
+    X, y, _ = _small_problem()
+    n, d = X.shape
+    kmax = 2 * np.linalg.svd(X, compute_uv=False)[0] ** 2 / n
+    for lr, w0 in ((1.9 / kmax, None), (0.3 / kmax, np.random.default_rng(1).normal(size=d))):
+        w = np.zeros(d) if w0 is None else w0.copy()
+        path = [w]
+        for _ in range(300):
+            w = w - lr * 2 / n * X.T @ (X @ w - y)
+            path.append(w)
+        ks = np.array([0, 1, 2, 7, 50, 300])
+        np.testing.assert_allclose(
+            gd_least_squares(X, y, lr, ks, w0=w0), np.array(path)[ks], atol=1e-12, rtol=0
+        )
+
+
+def test_ridge_filter_and_the_calibration_lambda_of_k():
+    """ridge_filter in the eigenbasis equals scipy's solve of the normal equations; the slides'
+    lambda ~ 1/t is lambda(k) = 1/(2 lr k) in our convention: the two filters agree to first
+    order at small kappa (ratio -> 1), and lambda = 1/(lr k) is off by a factor 2 there."""
+    import scipy.linalg
+
+    from implicit_bias.theory import gd_filter, ridge_filter, ridge_lambda_for_steps
+
+    X, y, _ = _small_problem()
+    n, d = X.shape
+    U, s, Vt = np.linalg.svd(X, full_matrices=False)
+    kappa = 2 * s**2 / n
+    for lam in (1e-3, 0.1, 3.0):
+        direct = scipy.linalg.solve(X.T @ X + n * lam * np.eye(d), X.T @ y, assume_a="pos")
+        via_filter = Vt.T @ (ridge_filter(kappa, [lam])[0] * (U.T @ y) / s)
+        np.testing.assert_allclose(via_filter, direct, rtol=1e-10, atol=1e-12)
+    lr, k = 0.01, np.array([10.0, 1000.0])
+    small = np.array([1e-9, 1e-8])  # kappa -> 0
+    lam = ridge_lambda_for_steps(k, lr)
+    np.testing.assert_allclose(lam, 1 / (2 * lr * k))
+    ratio = gd_filter(small, lr, k) / ridge_filter(small, lam)
+    np.testing.assert_allclose(ratio, 1.0, rtol=1e-5)
+    wrong = gd_filter(small, lr, k) / ridge_filter(small, 1 / (lr * k))
+    np.testing.assert_allclose(wrong, 2.0, rtol=1e-5)
+
+
+def test_gd_risk_against_explicit_linear_estimator_and_the_flow():
+    """The exact GD risk from the filters equals the risk of the explicit linear estimator
+    w_k = A_k y (A_k built by iterating A <- A - lr (2/n) X^T X A + lr (2/n) X^T; bias and
+    variance E||A_k y - beta0||^2 = ||A_k X beta0 - beta0||^2 + sigma^2 tr(A_k A_k^T)), to 1e-10
+    relative. As lr -> 0 at fixed t = lr k the ratio tends to the flow's (first order)."""
+    from implicit_bias.theory import gd_ridge_risk_ratio
+
+    X, _, beta0 = _small_problem()
+    n, d = X.shape
+    sigma = 0.5
+    kmax = 2 * np.linalg.svd(X, compute_uv=False)[0] ** 2 / n
+    lr = 1.5 / kmax
+    ks = np.array([1, 3, 10, 40])
+    cmp = gd_ridge_risk_ratio(X, beta0, sigma, lr, ks)
+    A = np.zeros((d, n))
+    explicit = {}
+    for k in range(1, ks.max() + 1):
+        A = A - lr * 2 / n * X.T @ (X @ A) + lr * 2 / n * X.T
+        if k in ks:
+            explicit[k] = np.sum((A @ X @ beta0 - beta0) ** 2) + sigma**2 * np.trace(A @ A.T)
+    np.testing.assert_allclose(cmp.gd_risk, [explicit[k] for k in ks], rtol=1e-10)
+    t = 2.0
+    flow = ridge_gf_risk_ratio(X, beta0, sigma, [t]).ratio[0]
+    errs = []
+    for lr in (0.04 / kmax, 0.02 / kmax, 0.01 / kmax):
+        errs.append(abs(gd_ridge_risk_ratio(X, beta0, sigma, lr, [t / lr]).ratio[0] - flow))
+    np.testing.assert_allclose(errs[0] / errs[1], 2.0, rtol=0.1)
+    np.testing.assert_allclose(errs[1] / errs[2], 2.0, rtol=0.1)
+
+
+@pytest.mark.parametrize("r", [0.5, 1.0, 2.0])
+def test_source_condition_rates(r):
+    """The closed-form worst-case biases equal the sup over a fine spectrum grid (1e-6
+    relative), and their log-log slopes between t = 1e3 and 1e4 are -r for GD and -min(r, 1)
+    for ridge (the slides' saturation, lines 159-174), within 2%."""
+    from implicit_bias.theory import source_condition_bias
+
+    mu = np.geomspace(1e-9, 1.0, 400_001)
+    for t in (10.0, 300.0):
+        gd = ((1 - mu) ** t * mu**r).max()
+        ridge = ((1 / t) / (mu + 1 / t) * mu**r).max()
+        np.testing.assert_allclose(source_condition_bias("gd", r, [t]), gd, rtol=1e-6)
+        np.testing.assert_allclose(source_condition_bias("ridge", r, [t]), ridge, rtol=1e-6)
+    t = np.array([1e3, 1e4])
+    slope = {
+        m: np.diff(np.log(source_condition_bias(m, r, t)))[0] / np.log(10) for m in ("gd", "ridge")
+    }
+    assert slope["gd"] == pytest.approx(-r, rel=0.02)
+    assert slope["ridge"] == pytest.approx(-min(r, 1.0), rel=0.02)
+
+
+def test_engine_gd_matches_the_exact_gd_path():
+    """The engine's GD (optax, float64, two step sizes in one batch) on the fixed design equals
+    gd_least_squares at every recorded step (measured ~1e-15; tolerance 1e-10)."""
+    from implicit_bias.integrators import GD
+    from implicit_bias.theory import gd_least_squares
+
+    jax.config.update("jax_enable_x64", True)
+    data = PlantedRegression(n=30, d=12, sigma=0.5, design_seed=0, target="planted")
+    X0 = np.asarray(data.sample(jax.random.key(0), np.float64).X)
+    kmax = 2 * np.linalg.svd(X0, compute_uv=False)[0] ** 2 / 30
+    lrs = np.array([0.2, 1.9]) / kmax
+    exp = Experiment(
+        model=Linear(input_dim=12),
+        data=data,
+        init=Zero(),
+        integrator=GD(),
+        sharpness=SharpnessSpec(method="none", track=False),
+        record=Schedule(num=30, spacing="log", params=True),
+        dtype="float64",
+    )
+    res = run_batch(exp, seed=3, init_scale=0.0, lr=lrs, steps=500)
+    for i, lr in enumerate(lrs):
+        X, y = np.asarray(res.data.X[i]), np.asarray(res.data.y[i])
+        exact = gd_least_squares(X, y, lr, np.asarray(res.times[i]))
+        np.testing.assert_allclose(np.asarray(res.records["predictor"][i]), exact, atol=1e-10)

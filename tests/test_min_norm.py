@@ -217,3 +217,89 @@ def test_planted_regression_validation():
     d = PlantedRegression(target="planted").sample(jax.random.key(0), jnp.float64)
     assert float(jnp.linalg.norm(d.w_star)) == pytest.approx(1.0, abs=1e-14)
     assert float(jnp.max(jnp.abs(d.X @ d.w_star - d.y))) < 1e-13
+
+
+# --- the min-norm solution as the ridge lambda -> 0 limit (Yao's slides line 51) ----------------
+
+
+def test_ridge_tends_to_min_norm_at_first_order():
+    """||ridge(lam) - X^+ y|| = lam ||n V diag(s^-3) U^T y|| + O(lam^2), X^+ y from scipy's
+    lstsq (n = 20 < d = 50); relative error of the first-order law <= 1e-3 at lam <= 1e-4
+    (the O(lam^2) term is ~ n lam / s_min^2 ~ 1e-4 here)."""
+    import scipy.linalg
+
+    from implicit_bias.theory import ridge_path
+
+    rng = np.random.default_rng(0)
+    X, y = rng.normal(size=(20, 50)), rng.normal(size=20)
+    w_plus = scipy.linalg.lstsq(X, y)[0]
+    U, s, Vt = np.linalg.svd(X, full_matrices=False)
+    lead = np.linalg.norm(20 * Vt.T @ ((U.T @ y) / s**3))
+    lams = np.array([1e-6, 1e-5, 1e-4])
+    dist = np.linalg.norm(ridge_path(X, y, lams) - w_plus, axis=1)
+    np.testing.assert_allclose(dist / (lead * lams), 1.0, rtol=1e-3)
+    np.testing.assert_allclose(ridge_path(X, y, [0.0])[0], w_plus, atol=1e-12)
+
+
+# --- two-layer linear nets with d' > 1 outputs (Yao's slides lines 176-254) -------------------
+
+
+def test_two_layer_gradients_are_the_slides_formulas():
+    """grad_W1 = W2^T E X^T and grad_W2 = E X^T W1^T (lines 194-196) equal jax.grad (1e-12)."""
+    import jax
+
+    from implicit_bias.papers.least_squares import two_layer as T
+
+    jax.config.update("jax_enable_x64", True)
+    prob = T.make_problem()
+    W1, W2 = T.init(prob, jax.random.key(0), 0.5, row_space=False)
+    g1, g2 = jax.grad(T.loss, argnums=(0, 1))(W1, W2, prob.X, prob.Y)
+    h1, h2 = T.grads(W1, W2, prob.X, prob.Y)
+    np.testing.assert_allclose(g1, h1, rtol=1e-12, atol=1e-13)
+    np.testing.assert_allclose(g2, h2, rtol=1e-12, atol=1e-13)
+
+
+@pytest.mark.parametrize("batch", [None, 1, 3])
+def test_two_layer_row_space_lemma_and_min_norm_limit(batch):
+    """Lemma 4: (W1(t) - W1(0)) P_Null(X^T) = 0 at every record (GD and SGD; measured ~1e-14,
+    tolerance 1e-11). Theorem 2: from rows of W1(0) in Col(X) the limit is A*_min =
+    Y X^T (X X^T)^+ (scipy pinv), d' = 3 outputs (measured ~2e-14, tolerance 1e-9). From a
+    generic W1(0) the limit interpolates but misses A*_min by its null-space part
+    W2(inf) W1(0) P (exact identity)."""
+    from implicit_bias.papers.least_squares import two_layer as T
+
+    prob = T.make_problem()
+    steps = 12000 if batch == 1 else 4000
+    runs = T.run(prob, np.arange(2), 0.05, steps, 200, batch=batch, row_space=True)
+    assert T.null_drift(prob, runs).max() < 1e-11
+    assert runs.loss[:, -1].max() < 1e-20
+    np.testing.assert_allclose(
+        runs.A[:, -1], np.broadcast_to(prob.min_norm, runs.A[:, -1].shape), atol=1e-9
+    )
+    if batch is None:
+        gen = T.run(prob, np.arange(2), 0.05, steps, 200, batch=None, row_space=False)
+        assert T.null_drift(prob, gen).max() < 1e-11 and gen.loss[:, -1].max() < 1e-20
+        P = prob.null_projector
+        residual = gen.W2[:, -1] @ gen.W1[:, 0] @ P
+        np.testing.assert_allclose(gen.A[:, -1] - prob.min_norm, residual, atol=1e-9)
+        assert np.linalg.norm(residual, axis=(1, 2)).min() > 0.1
+
+
+def test_two_layer_lemma_5_needs_full_row_rank_w2():
+    """At the exact minimizer over W1 (scipy lstsq) the W1-gradient vanishes; the loss is the
+    global minimum (0) iff rank W2 = d' = 3. A rank-1 W2 != 0 gives a stationary point in W1
+    that is not a global minimum: the slides' Lemma 5 ("if W2 != 0") holds for d' = 1 only."""
+    from implicit_bias.papers.least_squares import two_layer as T
+
+    prob = T.make_problem()
+    rng = np.random.default_rng(5)
+    for rank, is_global in ((3, True), (1, False), (2, False)):
+        W2 = rng.normal(size=(3, rank)) @ rng.normal(size=(rank, prob.width))
+        W1, val = T.stationary_in_w1(prob, W2)
+        g1, _ = T.grads(W1, W2, prob.X, prob.Y)
+        assert np.abs(np.asarray(g1)).max() < 1e-10
+        assert (val < 1e-20) == is_global, (rank, val)
+    # d' = 1: any W2 != 0 works (the slides' setting).
+    one = T.make_problem(d_out=1)
+    _, val = T.stationary_in_w1(one, rng.normal(size=(1, one.width)))
+    assert val < 1e-20

@@ -633,8 +633,35 @@ def test_vardi_shamir_w3_depends_on_gamma_and_loss_scale_is_time():
     t_c, _, w_end, _ = _integrate_vardi_shamir(s2.X, s2.y, [0.0], loss_scale=0.5)
     assert t_c == pytest.approx(s2.crossing_time, abs=1e-8)
     np.testing.assert_allclose(w_end, s2.w_limit, atol=1e-8)
-    with pytest.raises(ValueError, match="gamma must be > 0"):
-        relu_counterexample_limit(0.0)
+    with pytest.raises(ValueError, match="gamma must be >= 0"):
+        relu_counterexample_limit(-1.0)
+
+
+def test_vardi_shamir_gamma_zero_and_large_gamma_match_integration():
+    """gamma = 0 (x3 = 0, the paper's base case): one phase, the limit is (5, -1, 0) with
+    w3 = 0 throughout (solve_ivp on the two active rows, no event). Large gammas (stiff phase
+    1, stiffness ~ gamma^2): the two-phase solution against the event-driven integration."""
+    ts = np.linspace(0.0, 20.0, 21)
+    sol = relu_counterexample_limit(0.0, ts=ts)
+    assert sol.crossing_time == np.inf
+    X, y = sol.X, sol.y
+    ref = solve_ivp(
+        lambda _, w: -2 / 3 * X.T @ (X @ w - y),
+        (0, 20),
+        np.zeros(3),
+        method="DOP853",
+        rtol=1e-13,
+        atol=1e-15,
+        dense_output=True,
+    )
+    np.testing.assert_allclose(sol.trajectory, ref.sol(ts).T, atol=1e-8)
+    np.testing.assert_allclose(sol.w_limit, [5.0, -1.0, 0.0], atol=1e-12)
+    np.testing.assert_array_equal(sol.trajectory[:, 2], 0.0)
+    for gamma in (10.0, 50.0):
+        s = relu_counterexample_limit(gamma)
+        t_c, _, w_end, _ = _integrate_vardi_shamir(s.X, s.y, [0.0])
+        assert s.crossing_time == pytest.approx(t_c, abs=1e-8)
+        np.testing.assert_allclose(s.w_limit, w_end, atol=1e-8)
 
 
 def test_leaky_relu_limit_matches_integration():

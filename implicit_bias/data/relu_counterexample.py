@@ -22,14 +22,24 @@ class ReluCounterexample(AbstractData):
     :math:`w_1, w_2`; row 3 needs :math:`\gamma(w_2 + w_3) \le 0`), the same for every
     :math:`\gamma > 0`, yet the gradient flow from ``w = 0`` stops at a :math:`w_3` that depends
     on :math:`\gamma` (it freezes when :math:`x_3\cdot w` crosses 0). The exact two-phase solution
-    is :func:`implicit_bias.theory.relu_counterexample_limit`.
+    is :func:`implicit_bias.theory.relu_counterexample_limit` (gradient descent:
+    :func:`implicit_bias.theory.relu_counterexample_gd`).
+
+    :math:`\gamma = 0` is the paper's base case (Theorem 4.1, first bullet): :math:`x_3 = 0`,
+    every point :math:`(5, -1, t)` interpolates, and the flow from 0 ends at the minimum-norm
+    one, :math:`w^\star = (5, -1, 0)`.
+
+    The data set comes from a third-party reimplementation: the paper's matrix did not survive
+    the text extraction. ``docs/relu_neurons.md`` lists every statement of the paper text about
+    it and how this data set satisfies each.
 
     The test set is the training set and there is no linear regressor (``w_star = None``). The
     data are deterministic: the key is ignored. ``gamma`` is static (changing it recompiles);
     it is swept with Hydra's multirun (``sweeps/vardi_shamir_gamma.yaml``).
 
     Attributes:
-        gamma: :math:`\gamma > 0` (``X`` is invertible, :math:`\det X = 10\gamma`).
+        gamma: :math:`\gamma \ge 0` (``X`` is invertible iff :math:`\gamma > 0`,
+            :math:`\det X = 10\gamma`).
     """
 
     task: ClassVar[str] = "regression"
@@ -37,7 +47,7 @@ class ReluCounterexample(AbstractData):
     gamma: float = 1.0
 
     def __check_init__(self):
-        check(self.gamma > 0, "data.gamma", self.gamma, "a float > 0")
+        check(self.gamma >= 0, "data.gamma", self.gamma, "a float >= 0")
 
     @property
     def input_dim(self) -> int:

@@ -1,9 +1,19 @@
-r"""(Leaky) ReLU with the derivative convention :math:`\sigma'(0) = 1`.
+r"""(Leaky) ReLU with the derivative :math:`\sigma'(0) = 1`: the project's one convention.
 
-Vardi & Shamir (2021), "Implicit regularization in ReLU networks with the square loss" (COLT),
-take :math:`\mathrm{relu}'(0) = 1`. JAX's :func:`jax.nn.relu` has derivative 0 at 0, under which
-a gradient flow started from ``w = 0`` never moves (every sample is exactly at the kink, so the
-gradient vanishes): the single-neuron example of their Theorem 4.1 would be a fixed point.
+Every model of the project that uses a ReLU takes it from here:
+:class:`~implicit_bias.models.ReLUNeuron`, :class:`~implicit_bias.models.OneHiddenNeuron` and
+:class:`~implicit_bias.models.MLP` (``activation=relu``, in its plain forward pass and in the
+reverse-mode-only one of :mod:`~implicit_bias.models._reverse_mlp`, which differentiates the
+activation with a JVP and so goes through the same rule). ``tests/test_relu_neurons.py``
+checks that every model's gradient at the kink uses it.
+
+Why 1: Vardi & Shamir (2021), "Implicit regularization in ReLU networks with the square loss"
+(COLT), take :math:`\mathrm{relu}'(0) = 1` (paper text line 46: "This convention is required
+for analyzing gradient flow with w(0) = 0, since if relu'(0) = 0 then w would stay at 0
+indefinitely"); their Theorems 4.1 and 6.2 need it. JAX's :func:`jax.nn.relu` has derivative 0
+at 0, under which a gradient flow started from ``w = 0`` never moves (every sample is exactly at
+the kink, so the gradient vanishes): the single-neuron example of their Theorem 4.1 would be a
+fixed point, and an MLP started from ``W1 = 0`` (``init=zero_first``) would never train.
 The functions here have the same values as :func:`jax.nn.relu` / :func:`jax.nn.leaky_relu` but a
 :func:`jax.custom_jvp` that fixes the one-sided derivative at the kink:
 
@@ -11,7 +21,9 @@ The functions here have the same values as :func:`jax.nn.relu` / :func:`jax.nn.l
     \sigma_s'(z) = \begin{cases} 1 & z \ge 0 \\ s & z < 0 \end{cases}
 
 (``s = 0``: ReLU). The convention matters only on the measure-zero set ``{w . x_i = 0}``; a
-trajectory that merely *crosses* it is the same under any convention.
+trajectory that merely *crosses* it is the same under any convention. Any positive value would
+do for the theorems (line 46: "our results hold for every positive value"); 1 makes
+:math:`\sigma'` the right derivative.
 
 The derivative is piecewise constant, so second derivatives (Hessian-vector products, sharpness)
 are those of the active linear pieces: the Dirac mass at the kink is dropped, as in every

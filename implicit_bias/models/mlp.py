@@ -5,12 +5,16 @@ from jaxtyping import Array, Float
 
 from .._types import Params
 from ..errors import check
+from ._activations import relu
 from ._base import AbstractReverseModeModel
 from ._reverse_mlp import mlp_reverse
 from .deep_linear import deep_linear_shapes
 
 _ACTIVATIONS = {
-    "relu": jax.nn.relu,
+    # relu'(0) = 1, the project's one ReLU convention (Vardi & Shamir 2021; see _activations.py).
+    # With JAX's relu'(0) = 0 an MLP started from W1 = 0 (init=zero_first) has an exactly zero
+    # gradient and never moves: every hidden pre-activation sits on the kink.
+    "relu": relu,
     # Exact (erf) GELU, z Phi(z): torch.nn.GELU()'s default.
     "gelu": lambda z: jax.nn.gelu(z, approximate=False),
     # The tanh approximation 0.5 z (1 + tanh(sqrt(2/pi) (z + 0.044715 z^3))): jax.nn.gelu's
@@ -28,6 +32,10 @@ class MLP(AbstractReverseModeModel):
     Same shapes as :class:`DeepLinear`. With ``activation="gelu_tanh"``, L = 10 and width 5
     this is the non-linear network of Marion & Chizat (2024), Fig. 7.
 
+    ``relu`` is :func:`implicit_bias.models._activations.relu`: JAX's values with the derivative
+    convention :math:`\mathrm{relu}'(0) = 1` used by every model of the project (JAX's own
+    ``jax.nn.relu`` has 0 there), in the plain forward pass and in the reverse-mode one alike.
+
     Training gradients go through :func:`~implicit_bias.models._reverse_mlp.mlp_reverse`, a
     reverse-mode-only forward pass about 4x faster on CPU for narrow networks; the plain
     :meth:`apply` serves everything else (metrics, Hessian-vector products).
@@ -36,7 +44,7 @@ class MLP(AbstractReverseModeModel):
         input_dim: d.
         width: m.
         depth: L (number of weight matrices).
-        activation: one of ``relu``, ``gelu`` (exact), ``gelu_tanh`` (tanh
+        activation: one of ``relu`` (derivative 1 at 0), ``gelu`` (exact), ``gelu_tanh`` (tanh
             approximation), ``tanh``, ``identity``.
     """
 

@@ -11,27 +11,59 @@ import sys
 from collections.abc import Callable, Mapping
 from pathlib import Path
 
-#: The repository's top level, and the folder of the committed figures.
+#: The repository's top level, the folder of the committed figures, and where figure scripts
+#: write by default (never into the repository's tracked files).
 REPO = Path(__file__).resolve().parents[2]
 DOCS_FIGURES = REPO / "docs" / "figures"
+OUTPUT_FIGURES = Path("outputs") / "figures"
 
 #: A command: ``cli(argv) -> exit status`` (``None`` means 0).
 Command = Callable[[list[str]], int | None]
 
 
+class _FigureParser(argparse.ArgumentParser):
+    """Resolves ``--out`` / ``--docs`` after parsing: the figure goes to ``--out``, else to the
+    committed ``docs/figures/<name>`` with ``--docs``, else to ``outputs/figures/<name>``."""
+
+    def __init__(self, docs_path: Path, **kwargs):
+        super().__init__(**kwargs)
+        self.docs_path = Path(docs_path)
+        self.add_argument(
+            "--out",
+            type=Path,
+            default=None,
+            help=f"where to write the figure (default: {OUTPUT_FIGURES / self.docs_path.name})",
+        )
+        self.add_argument(
+            "--docs",
+            action="store_true",
+            help=f"write the committed figure {self.docs_path} instead",
+        )
+
+    def parse_args(self, args=None, namespace=None):  # type: ignore[override]
+        parsed = super().parse_args(args, namespace)
+        if parsed.out is None:
+            parsed.out = self.docs_path if parsed.docs else OUTPUT_FIGURES / self.docs_path.name
+        parsed.out.parent.mkdir(parents=True, exist_ok=True)
+        logging.getLogger(__name__).info("figure -> %s", parsed.out)
+        return parsed
+
+
 def figure_parser(doc: str, out: Path) -> argparse.ArgumentParser:
-    """Configure logging (INFO for us, JAX quiet) and return a parser with ``--out``.
+    """Configure logging (INFO for us, JAX quiet) and return a parser with ``--out`` and
+    ``--docs``.
+
+    Figure scripts never edit the repository by default: without options a figure goes to
+    ``outputs/figures/<name>``; ``--docs`` writes the committed ``docs/figures/<name>``.
 
     Args:
         doc: the script's module docstring (its first line describes the figure).
-        out: the default output path of the figure.
+        out: the committed figure's path (``docs/figures/<name>``).
     """
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     for name in ("jax", "jax._src"):
         logging.getLogger(name).setLevel(logging.ERROR)
-    parser = argparse.ArgumentParser(description=doc.splitlines()[0])
-    parser.add_argument("--out", type=Path, default=out)
-    return parser
+    return _FigureParser(out, description=doc.splitlines()[0])
 
 
 def paper_main(

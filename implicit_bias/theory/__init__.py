@@ -7,7 +7,9 @@ use them, selected by a run's config group ``reference``, are in :mod:`.checks`.
 sources, solvers and tolerances.
 
 * :mod:`.min_norm` -- ``min_norm_solution`` / ``min_l2_solution``: GD/GF limit on least squares.
-* :mod:`.ridge` -- ``ridge_path``, ``gradient_flow_least_squares``, ``ridge_gf_risk_ratio``.
+* :mod:`.ridge` -- ``ridge_path``, ``gradient_flow_least_squares``, ``ridge_gf_risk_ratio``;
+  discrete GD: ``gd_filter``, ``ridge_filter``, ``ridge_lambda_for_steps``, ``gd_least_squares``,
+  ``gd_ridge_risk_ratio``, ``source_condition_bias``.
 * :mod:`.svm` -- ``hard_margin_svm``: GD direction on separable logistic regression.
 * :mod:`.basis_pursuit` -- ``basis_pursuit``, ``basis_pursuit_nonnegative``.
 * :mod:`.diagonal_networks` -- finite-``alpha`` limits of diagonal linear networks.
@@ -44,18 +46,26 @@ from implicit_bias.theory.relu_neuron import (
     relu_counterexample_limit,
 )
 from implicit_bias.theory.ridge import (
+    GDRiskComparison,
     RiskComparison,
     akt_risk_ratio_bound,
+    gd_filter,
+    gd_least_squares,
+    gd_ridge_risk_ratio,
     gradient_flow_least_squares,
+    ridge_filter,
     ridge_gf_risk_ratio,
+    ridge_lambda_for_steps,
     ridge_lambda_for_time,
     ridge_path,
+    source_condition_bias,
 )
 from implicit_bias.theory.svm import HardMarginSVM, hard_margin_svm
 
 __all__ = [
     "DeepLinearSharpnessBounds",
     "DiagonalNetworkLimit",
+    "GDRiskComparison",
     "HardMarginSVM",
     "ReluCounterexampleSolution",
     "RiskComparison",
@@ -66,6 +76,9 @@ __all__ = [
     "deep_linear_sharpness_bounds",
     "diagonal_network_limit",
     "diagonal_network_limit_nonnegative",
+    "gd_filter",
+    "gd_least_squares",
+    "gd_ridge_risk_ratio",
     "gradient_flow_least_squares",
     "hard_margin_svm",
     "leaky_relu_limit",
@@ -77,9 +90,12 @@ __all__ = [
     "relative_entropy_potential",
     "relu_counterexample_data",
     "relu_counterexample_limit",
+    "ridge_filter",
     "ridge_gf_risk_ratio",
+    "ridge_lambda_for_steps",
     "ridge_lambda_for_time",
     "ridge_path",
     "solve_diagonal_network",
+    "source_condition_bias",
     "woodworth_potential",
 ]

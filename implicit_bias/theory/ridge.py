@@ -42,12 +42,19 @@ import scipy.optimize
 from implicit_bias.theory._validation import ArrayLike, as_matrix, as_scalar, as_vector
 
 __all__ = [
+    "GDRiskComparison",
     "RiskComparison",
     "akt_risk_ratio_bound",
+    "gd_filter",
+    "gd_least_squares",
+    "gd_ridge_risk_ratio",
     "gradient_flow_least_squares",
+    "ridge_filter",
     "ridge_gf_risk_ratio",
+    "ridge_lambda_for_steps",
     "ridge_lambda_for_time",
     "ridge_path",
+    "source_condition_bias",
 ]
 
 
@@ -256,3 +263,190 @@ def ridge_gf_risk_ratio(
         ratio=ratio,
         risk=risk,
     )
+
+
+# --- discrete gradient descent: spectral filters (Yao's slides, "Why early stopping?") --------
+#
+# GD on L(w) = loss_scale (1/n) ||X w - y||^2 from w0 = 0 with step lr:
+#     w_k = V diag(g_i) U^T y / s,   g_i = 1 - (1 - lr kappa_i)^k,   kappa_i = 2 loss_scale s_i^2/n
+# (kappa_i: the Hessian's eigenvalues), against ridge V diag(r_i) U^T y / s with
+#     r_i = s_i^2 / (s_i^2 + n lam) = kappa_i / (kappa_i + 2 loss_scale lam).
+# Yao's slides (lines 135-157) write both for the operator L_K with the step folded into it:
+# f_t = (I - (I - L_K)^t) f_rho, f_lambda = (L_K + lambda)^{-1} L_K f_rho, "lambda ~ 1/t";
+# with mu = lr kappa the GD filter is 1 - (1 - mu)^k and the ridge filter mu / (mu + lam_s),
+# lam_s = 2 loss_scale lr lam. Matching the filters at small mu (k mu = mu / lam_s) gives
+#     lam(k) = 1 / (2 loss_scale lr k),
+# the discrete counterpart of the flow's 1 / (2 loss_scale t) at t = lr k.
+
+
+def gd_filter(kappa: ArrayLike, lr: SupportsFloat, steps: ArrayLike) -> np.ndarray:
+    """GD's spectral filter ``1 - (1 - lr kappa)^k`` (from 0), shape ``(len(steps), len(kappa))``.
+
+    ``steps`` may contain ``inf`` (the limit 1 when ``0 < lr kappa < 2``).
+    """
+    kappa = _nonneg_vector("kappa", kappa)
+    lr = as_scalar("lr", lr, positive=True)
+    k = _nonneg_vector("steps", steps)
+    base = 1.0 - lr * kappa[None, :]
+    with np.errstate(over="ignore", invalid="ignore"):
+        power = np.where(
+            np.isinf(k)[:, None],
+            np.where(np.abs(base) < 1, 0.0, np.nan),
+            np.power(base, np.where(np.isinf(k), 0.0, k)[:, None]),
+        )
+    return 1.0 - power
+
+
+def ridge_filter(kappa: ArrayLike, lambdas: ArrayLike, loss_scale: SupportsFloat = 1.0):
+    """Ridge's spectral filter ``kappa / (kappa + 2 loss_scale lam)`` (``= s^2 / (s^2 + n lam)``),
+    shape ``(len(lambdas), len(kappa))``; ``lam = inf`` gives 0, ``lam = 0`` gives 1."""
+    kappa = _nonneg_vector("kappa", kappa)
+    lam = _nonneg_vector("lambdas", lambdas)
+    loss_scale = as_scalar("loss_scale", loss_scale, positive=True)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        out = 1.0 / (1.0 + 2.0 * loss_scale * lam[:, None] / kappa[None, :])
+    return np.where(np.isinf(lam)[:, None], 0.0, out)
+
+
+def ridge_lambda_for_steps(
+    steps: ArrayLike, lr: SupportsFloat, loss_scale: SupportsFloat = 1.0
+) -> np.ndarray:
+    """The slides' calibration ``lam ~ 1/t`` for GD: ``lam(k) = 1 / (2 loss_scale lr k)``.
+
+    It matches the first-order (small-``kappa``) behaviour of the two filters,
+    ``k lr kappa = kappa / (2 loss_scale lam)``; ``k = 0`` maps to ``inf``.
+    """
+    k = _nonneg_vector("steps", steps)
+    lr = as_scalar("lr", lr, positive=True)
+    loss_scale = as_scalar("loss_scale", loss_scale, positive=True)
+    with np.errstate(divide="ignore"):
+        return 1.0 / (2.0 * loss_scale * lr * k)
+
+
+def gd_least_squares(
+    X: ArrayLike,
+    y: ArrayLike,
+    lr: SupportsFloat,
+    steps: ArrayLike,
+    w0: ArrayLike | None = None,
+    loss_scale: SupportsFloat = 1.0,
+) -> np.ndarray:
+    """Exact GD path ``w_k`` on ``loss_scale * mean((X w - y)^2)`` from ``w0``, shape
+    ``(len(steps), d)``: ``w_k = w0 + V diag(1 - (1 - lr kappa_i)^k) (U^T y / s - V^T w0)``.
+
+    Raises:
+        ValueError: on bad inputs.
+    """
+    X = as_matrix("X", X)
+    n, d = X.shape
+    y = as_vector("y", y, length=n)
+    w0 = np.zeros(d) if w0 is None else as_vector("w0", w0, length=d)
+    loss_scale = as_scalar("loss_scale", loss_scale, positive=True)
+    U, s, Vt = _svd(X)
+    kappa = 2.0 * loss_scale * s**2 / n
+    g = gd_filter(kappa, lr, steps)
+    gap = U.T @ y / s - Vt @ w0
+    return w0[None, :] + (g * gap[None, :]) @ Vt
+
+
+@dataclasses.dataclass(frozen=True)
+class GDRiskComparison:
+    """Exact risks of GD after ``k`` steps and of ridge at ``lam(k) = 1/(2 loss_scale lr k)``.
+
+    Attributes:
+        steps, lr: the steps and the step size; lambdas: the calibrated penalties.
+        gd_risk, ridge_risk, ratio: as in :class:`RiskComparison`.
+        risk: ``"estimation"`` or ``"in_sample"``.
+    """
+
+    steps: np.ndarray
+    lr: float
+    lambdas: np.ndarray
+    gd_risk: np.ndarray
+    ridge_risk: np.ndarray
+    ratio: np.ndarray
+    risk: str
+
+
+def _filter_risk(f, s, c, null_part, sigma, n, risk):
+    if risk == "estimation":
+        return ((1 - f) ** 2 * c**2).sum(1) + max(null_part, 0.0) + sigma**2 * (f**2 / s**2).sum(1)
+    return ((s**2 * (1 - f) ** 2 * c**2).sum(1) + sigma**2 * (f**2).sum(1)) / n
+
+
+def gd_ridge_risk_ratio(
+    X: ArrayLike,
+    beta0: ArrayLike,
+    sigma: SupportsFloat,
+    lr: SupportsFloat,
+    steps: ArrayLike,
+    loss_scale: SupportsFloat = 1.0,
+    risk: str = "estimation",
+) -> GDRiskComparison:
+    """Exact risks of GD (from 0, step ``lr``) and of ridge at ``lam(k)``, along ``steps``.
+
+    Same formulas as :func:`ridge_gf_risk_ratio` with GD's filter ``1 - (1 - lr kappa)^k``
+    in place of the flow's ``1 - exp(-kappa t)``. As ``lr -> 0`` at fixed ``t = lr k`` the
+    ratio tends to the flow's (bounded by 1.6862, Ali et al. 2019); for ``lr kappa_max`` near
+    2 the top components oscillate in sign and the filter is no longer monotone in ``k``.
+
+    Raises:
+        ValueError: on bad inputs or an unknown ``risk``.
+    """
+    X = as_matrix("X", X)
+    n, d = X.shape
+    beta0 = as_vector("beta0", beta0, length=d)
+    sigma = as_scalar("sigma", sigma, nonnegative=True)
+    lr = as_scalar("lr", lr, positive=True)
+    loss_scale = as_scalar("loss_scale", loss_scale, positive=True)
+    if risk not in ("estimation", "in_sample"):
+        raise ValueError(f"risk must be 'estimation' or 'in_sample', got {risk!r}")
+    k = _nonneg_vector("steps", steps)
+    _, s, Vt = _svd(X)
+    c = Vt @ beta0
+    null_part = float(beta0 @ beta0 - c @ c)
+    kappa = 2.0 * loss_scale * s**2 / n
+    lam = ridge_lambda_for_steps(k, lr, loss_scale)
+    g = gd_filter(kappa, lr, k)
+    r = ridge_filter(kappa, lam, loss_scale)
+    gd = _filter_risk(g, s, c, null_part, sigma, n, risk)
+    rr = _filter_risk(r, s, c, null_part, sigma, n, risk)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        ratio = np.where(rr > 0, gd / rr, 1.0)
+    return GDRiskComparison(k, lr, lam, gd, rr, ratio, risk)
+
+
+def source_condition_bias(method: str, r: SupportsFloat, t: ArrayLike) -> np.ndarray:
+    r"""Worst-case bias of the slides' rates (lines 159-174), in closed form.
+
+    For a source condition :math:`f_\rho = L_K^r g`, :math:`\|g\| \le 1`, and a normalized
+    spectrum :math:`\mu \in (0, 1]`, the bias :math:`\|f - f_\rho\|_\rho` of a filter
+    :math:`\phi` is at most :math:`\sup_{\mu} |1 - \phi(\mu)|\,\mu^r`:
+
+    * ``"gd"``, :math:`1 - \phi = (1 - \mu)^t`: the sup is at :math:`\mu = r/(t + r)`, equal to
+      :math:`(t/(t+r))^t (r/(t+r))^r \sim (r/(e t))^r`: rate :math:`t^{-r}` for every r;
+    * ``"ridge"``, :math:`1 - \phi = \lambda/(\mu + \lambda)` with :math:`\lambda = 1/t`: for
+      :math:`r < 1` the sup is at :math:`\mu = r\lambda/(1 - r)` (when that is <= 1), equal to
+      :math:`\lambda^r r^r (1-r)^{1-r}`; for :math:`r \ge 1` it is at :math:`\mu = 1`,
+      :math:`\lambda/(1 + \lambda)`: rate :math:`\lambda^{\min(r, 1)}` (saturation).
+
+    Args:
+        method: ``"gd"`` or ``"ridge"``.
+        r: the source exponent, > 0.
+        t: iteration counts (GD) or ``1/lambda`` (ridge), > 0.
+
+    Returns:
+        The worst-case bias at each ``t``.
+    """
+    r = as_scalar("r", r, positive=True)
+    t = _nonneg_vector("t", t)
+    if method == "gd":
+        return (t / (t + r)) ** t * (r / (t + r)) ** r
+    if method != "ridge":
+        raise ValueError(f"method must be 'gd' or 'ridge', got {method!r}")
+    lam = 1.0 / t
+    if r >= 1:
+        return lam / (1.0 + lam)
+    mu = r * lam / (1.0 - r)
+    inner = lam**r * r**r * (1.0 - r) ** (1.0 - r)
+    return np.where(mu <= 1.0, inner, lam / (1.0 + lam))

@@ -3,7 +3,15 @@
 import sys
 
 from implicit_bias.papers._cli import paper_main
-from implicit_bias.papers.least_squares import early_stopping_ridge, max_margin, min_norm
+from implicit_bias.papers.least_squares import (
+    early_stopping_gd,
+    early_stopping_ridge,
+    max_margin,
+    max_margin_rate,
+    min_norm,
+    min_norm_ridge,
+    two_layer,
+)
 
 if __name__ == "__main__":
     sys.exit(
@@ -11,8 +19,12 @@ if __name__ == "__main__":
             "least_squares",
             {
                 "min_norm": min_norm.cli,
+                "min_norm_ridge": min_norm_ridge.cli,
+                "two_layer": two_layer.cli,
                 "early_stopping_ridge": early_stopping_ridge.cli,
+                "early_stopping_gd": early_stopping_gd.cli,
                 "max_margin": max_margin.cli,
+                "max_margin_rate": max_margin_rate.cli,
             },
         )
     )

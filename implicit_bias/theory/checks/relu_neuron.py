@@ -4,10 +4,11 @@ Vardi & Shamir (2021), "Implicit regularization in ReLU networks with the square
 For a neuron :math:`f(x) = \sigma(w\cdot x)` trained by gradient flow on the square loss:
 
 * **Theorem 4.1** (ReLU, the three-point data ``data=relu_counterexample``, ``w(0) = 0``): the
-  limit is
-  :math:`(5, -1, w_3(\gamma))`, computed exactly by
+  limit is :math:`(5, -1, w_3(\gamma))`, computed exactly by
   :func:`~implicit_bias.theory.relu_counterexample_limit` (two linear phases, the second
-  starting when :math:`x_3\cdot w` crosses 0).
+  starting when :math:`x_3\cdot w` crosses 0; one phase and :math:`w_3 = 0` at
+  :math:`\gamma = 0`), or, for a run by plain gradient descent, by the exact two-phase GD
+  :func:`~implicit_bias.theory.relu_counterexample_gd` at the run's learning rate.
 * **Theorem 3.1** (strictly monotone activation, here leaky ReLU): the limit is the zero-loss point
   closest to :math:`w(0)`, :math:`w(0) + X^+(\sigma^{-1}(y) - X w(0))`
   (:func:`~implicit_bias.theory.leaky_relu_limit`).
@@ -34,11 +35,17 @@ import scipy.linalg
 from implicit_bias.data.relu_counterexample import ReluCounterexample
 from implicit_bias.errors import ConfigError, check
 from implicit_bias.experiment import Experiment
+from implicit_bias.integrators.gd import GD
 from implicit_bias.models.one_hidden_neuron import OneHiddenNeuron
 from implicit_bias.models.relu_neuron import ReLUNeuron
 from implicit_bias.result import Result
-from implicit_bias.theory import leaky_relu_limit, relu_counterexample_limit
 from implicit_bias.theory.checks._base import AbstractCheck
+from implicit_bias.theory.relu_neuron import (
+    leaky_relu_limit,
+    min_norm_ratios,
+    relu_counterexample_gd,
+    relu_counterexample_limit,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -110,7 +117,11 @@ class ReluNeuronCheck(AbstractCheck):
     ``distance``, plus, by case:
 
     * ReLU neuron on ``data=relu_counterexample`` from ``w = 0`` (Theorem 4.1): ``predicted`` (the
-      closed-form limit), ``w3``, ``w3_predicted``, ``w3_error``, ``crossing_time``.
+      closed-form limit of the flow, or of plain GD at the run's lr: ``reference`` says which),
+      ``w3``, ``w3_predicted``, ``w3_error``, ``w3_flow``, ``crossing_time`` (flow),
+      ``crossing_step`` (GD), ``norm_ratio`` = :math:`\|w\|/\|w^\star\|` and
+      ``relative_distance_to_min_norm`` = :math:`\|w - w^\star\|/\|w^\star\|`,
+      :math:`w^\star = (5, -1, 0)`.
     * leaky ReLU neuron (Theorem 3.1): ``predicted`` = the zero-loss point closest to ``w(0)``.
     * every ReLU neuron (Theorem 5.1): ``closest_zero_loss``, ``distance_ratio`` =
       :math:`\|w - w(0)\| / \|w^\star - w(0)\|` and ``bound_holds`` (ratio <= 2 up to
@@ -156,15 +167,7 @@ class ReluNeuronCheck(AbstractCheck):
             return out | _compare(w, predicted)
         out |= self._bound(X, y, w, w0, out["interpolates"])
         if isinstance(exp.data, ReluCounterexample) and not np.any(w0):
-            sol = relu_counterexample_limit(exp.data.gamma)
-            out |= _compare(w, sol.w_limit) | {
-                "theorem": "4.1",
-                "gamma": float(exp.data.gamma),
-                "w3": float(w[2]),
-                "w3_predicted": float(sol.w_limit[2]),
-                "w3_error": float(abs(w[2] - sol.w_limit[2])),
-                "crossing_time": float(sol.crossing_time),
-            }
+            out |= self._theorem_4_1(exp, run, w)
         else:
             out |= {"theorem": "5.1", "distance": out.get("distance_to_closest")}
         return out
@@ -187,6 +190,35 @@ class ReluNeuronCheck(AbstractCheck):
         }
 
     @staticmethod
+    def _theorem_4_1(exp: Experiment, run: Result, w: np.ndarray) -> dict[str, Any]:
+        """Theorem 4.1: the two-phase closed form of the flow, or of plain GD at the run's lr."""
+        gamma = float(exp.data.gamma)
+        flow = relu_counterexample_limit(gamma)
+        norm_ratio, rel_dist = min_norm_ratios(w)
+        out = {
+            "theorem": "4.1",
+            "gamma": gamma,
+            "w3": float(w[2]),
+            "w3_flow": float(flow.w_limit[2]),
+            # None when x3 . w never crosses 0 (gamma = 0): metrics.json stays strict JSON.
+            "crossing_time": _finite_or_none(flow.crossing_time),
+            # ||w|| / ||w*|| and ||w - w*|| / ||w*||, w* = (5, -1, 0): the quantities of the
+            # theorem's cases.
+            "norm_ratio": norm_ratio,
+            "relative_distance_to_min_norm": rel_dist,
+        }
+        predicted = flow.w_limit
+        plain_gd = isinstance(exp.integrator, GD) and exp.integrator.momentum == 0.0
+        if plain_gd:
+            gd = relu_counterexample_gd(gamma, float(run.scalars.lr))
+            predicted = gd.w_limit
+            out["crossing_step"] = _finite_or_none(gd.crossing_step)
+        out |= _compare(w, predicted)
+        out |= {"w3_predicted": float(predicted[2]), "w3_error": float(abs(w[2] - predicted[2]))}
+        out["reference"] = "gd_closed_form" if plain_gd else "flow_closed_form"
+        return out
+
+    @staticmethod
     def _one_hidden(run: Result, w, w0) -> dict[str, Any]:
         v, v0 = float(run.params["v"]), float(run.initial_params["v"])
         b0, b1 = v0**2 - float(w0 @ w0), v**2 - float(w @ w)
@@ -197,6 +229,10 @@ class ReluNeuronCheck(AbstractCheck):
             "distance": abs(b1 - b0),
             "effective_neuron": (v * w).tolist(),
         }
+
+
+def _finite_or_none(x: float) -> float | None:
+    return float(x) if np.isfinite(x) else None
 
 
 def _compare(w: np.ndarray, predicted: np.ndarray) -> dict[str, Any]:
