@@ -207,8 +207,10 @@ def enable_persistent_cache(setting: str | os.PathLike | None = "auto") -> Path 
     """Turn JAX's persistent compilation cache on (or off) for this process.
 
     The first call decides; later calls with ``"auto"`` (what :func:`implicit_bias.run_batch`
-    passes) keep that decision, an explicit setting replaces it. A folder configured directly
-    through JAX (``jax_compilation_cache_dir`` or ``JAX_COMPILATION_CACHE_DIR``) is left as it is.
+    passes) keep that decision, an explicit setting replaces it (and is exported as
+    :data:`CACHE_ENV`, so that processes started from this one follow it). A folder configured
+    directly through JAX (``jax_compilation_cache_dir`` or ``JAX_COMPILATION_CACHE_DIR``) is
+    left as it is.
     Every program is cached, however fast it compiled (JAX's default skips those under one
     second, which on a laptop CPU is most of the small ones that add up).
 
@@ -240,6 +242,10 @@ def enable_persistent_cache(setting: str | os.PathLike | None = "auto") -> Path 
         jax.config.update("jax_compilation_cache_dir", str(path))
         jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.0)
         jax.config.update("jax_persistent_cache_min_entry_size_bytes", -1)
+    if str(setting).strip().lower() != "auto":
+        # Worker processes and local jobs started from here (implicit_bias.app.workers,
+        # submitit) read the environment, not this process's settings.
+        os.environ[CACHE_ENV] = "off" if path is None else str(path)
     if _CONFIGURED.get("dir", ...) != path:
         # JAX decides whether to use the cache at the first compilation of the process;
         # let it decide again with the new setting.

@@ -462,8 +462,6 @@ def _program(static_key: tuple, devices: tuple):
     return jax.jit(program, donate_argnums=(3,))
 
 
-
-
 # ------------------------------------------------------------------------------- host loop
 
 

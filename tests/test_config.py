@@ -87,9 +87,10 @@ def test_default_config_builds_the_marion_setting():
     assert float(sc.lr[0]) == pytest.approx(cfg.lr)
 
 
-def test_static_key_ignores_swept_scalars():
+def test_static_key_ignores_swept_scalars_and_runtime_keys():
     a = _compose(["lr=0.1", "seed=3", "init_scale=0.5"])
-    b = _compose(["lr=0.2", "seed=4", "init_scale=0.7", "steps=10"])
+    # Nor how the run is executed (progress bar, compilation cache).
+    b = _compose(["lr=0.2", "seed=4", "init_scale=0.7", "steps=10", "compilation_cache=off"])
     c = _compose(["model.depth=3"])
     assert static_key(a) == static_key(b) != static_key(c)
 

@@ -12,6 +12,10 @@ from implicit_bias.experiment import Experiment, SharpnessSpec
 from implicit_bias.scalars import SWEPT_KEYS, Scalars
 from implicit_bias.schedule import Schedule
 
+#: Top-level keys that change how a run is executed, never its structure or results (left out of
+#: :func:`static_key`, of group labels and of the completed-run check).
+RUNTIME_KEYS = ("progress", "compilation_cache")
+
 
 def build_experiment(cfg: DictConfig) -> Experiment:
     """The static :class:`Experiment` a config describes.
@@ -79,7 +83,7 @@ def build_scalars(cfgs: Mapping | Sequence[Mapping], dtype: str | None = None) -
 def static_key(cfg: DictConfig) -> str:
     """A key equal for two configs iff they differ only in swept (traced) scalars."""
     c: dict[str, Any] = OmegaConf.to_container(cfg, resolve=True)
-    for k in (*SWEPT_KEYS, "hydra", "progress"):
+    for k in (*SWEPT_KEYS, "hydra", *RUNTIME_KEYS):
         c.pop(k, None)
     return repr(sorted(flatten(c).items()))
 

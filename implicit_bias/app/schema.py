@@ -131,6 +131,9 @@ class Config:
     divergence_threshold: float = _field_default(Experiment, "divergence_threshold")
     converge_tol: float = _field_default(Experiment, "converge_tol")
     progress: bool | None = None
+    # JAX's persistent compilation cache: auto (IMPLICIT_BIAS_COMPILATION_CACHE if set, else
+    # the per-user folder), off, or a folder (implicit_bias.compilations).
+    compilation_cache: str = "auto"
     # Batch the points of a multirun that differ only in traced scalars (see the launcher).
     experiment_name: str = "default"
 
