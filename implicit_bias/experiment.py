@@ -85,7 +85,10 @@ class Experiment(eqx.Module):
         # Trace the init abstractly (no FLOPs, no compilation) so that an init that does not
         # fit the model (init=residual on non-square matrices) is a config error when the
         # experiment is built, before a sweep computes anything, not inside a running batch.
-        dtype = jnp.dtype(self.dtype)
+        # The dtype as JAX has it now: a float64 experiment is often built (and checked) before
+        # the launcher turns jax_enable_x64 on for its group, and a shape check needs no
+        # float64 (asking for it would print JAX's "float64 is not available" warning).
+        dtype = jax.dtypes.canonicalize_dtype(jnp.dtype(self.dtype))
         jax.eval_shape(
             lambda key: self.init(key, self.model, jnp.ones((), dtype), dtype),
             jax.random.key(0),
