@@ -25,7 +25,10 @@ measured on the previous call) and advances the progress bar between calls. Henc
 
 **Measurement slots.** A run of ``R`` record intervals has ``R + 3`` slots: 0 is the initial
 measurement (with sharpness), ``1 .. R + 1`` the record points (sharpness when
-``sharpness.track``), ``R + 2`` the final measurement (with sharpness). A discrete run reaches
+``sharpness.track``), ``R + 2`` the final measurement (with sharpness). The spectrum
+(:class:`~implicit_bias.sharpness.SpectrumSpec`, off by default) follows the same rule with
+``spectrum.track``; its arrays add axes after the slot axis (``(b, R + 3, k)`` for the top
+``k`` eigenvalues). A discrete run reaches
 slot ``j`` by stepping up to its step count; gradient flow solves once, at the start, saving at
 the record times, and then measures the saved states slot by slot.
 """
@@ -54,6 +57,7 @@ from .problem import Problem
 from .progress import ProgressBar
 from .result import Result
 from .scalars import Scalars
+from .sharpness import GaussNewton, Hessian, eigenpairs, slq, trace
 from .sharpness import sharpness as sharpness_fn
 
 logger = logging.getLogger(__name__)
@@ -82,6 +86,9 @@ class _Runs(eqx.Module):
         vec: warm start of the sharpness estimator (flat top eigenvector).
         metrics: every measurement, ``(b, R + 3, ...)`` per metric (see the module docstring).
         status: the status code (valid after the final measurement).
+        spectrum_vec: warm start of the spectrum's eigenpairs, ``(b, k, p)`` (the previous
+            top vectors, or bottom ones without a top); ``None`` when no eigenpairs are
+            measured, so that a run without a spectrum has the carry it always had.
     """
 
     arrays: Any
@@ -94,6 +101,7 @@ class _Runs(eqx.Module):
     vec: Any
     metrics: dict
     status: Any
+    spectrum_vec: Any = None
 
 
 class _Clock(eqx.Module):
@@ -176,6 +184,83 @@ def _sharpness(exp: Experiment, arrays, trainable: Params, key, vec) -> tuple[di
     return out, res.vector
 
 
+def _operator(exp: Experiment, arrays, trainable: Params):
+    """The operator ``spectrum.operator`` of one trajectory at ``trainable``: the Hessian of
+    the training loss, or the Gauss-Newton matrix of the loss as a function of the model's
+    outputs on the training set (:meth:`~implicit_bias.losses.AbstractLoss.of_outputs`)."""
+    problem = _problem(exp, arrays)
+    if exp.spectrum.operator == "gauss_newton":
+        data = problem.data
+        return GaussNewton(
+            lambda t: problem.model.apply(problem.full(t), data.X),
+            trainable,
+            lambda out: problem.loss_obj.of_outputs(out, data.y),
+        )
+    return Hessian(problem.loss, trainable)
+
+
+def _spectrum(exp: Experiment, arrays, trainable: Params, key, vec, threshold) -> tuple[dict, Any]:
+    """The spectrum of one trajectory at one point (:class:`~implicit_bias.sharpness.SpectrumSpec`).
+
+    Args:
+        key: a PRNG key for this measurement (start block, trace probes, SLQ probes).
+        vec: ``(k, p)`` warm start of the eigenpairs (zeros: random), or ``None``.
+        threshold: the scalar above which eigenvalues are counted (``threshold_c / lr``).
+
+    Returns:
+        The recorded arrays (:data:`~implicit_bias.sharpness.SPECTRUM_AXES`, shapes of
+        :meth:`~implicit_bias.sharpness.SpectrumSpec.shapes`) and the next warm start.
+    """
+    spec = exp.spectrum
+    op = _operator(exp, arrays, trainable)
+    eig_key, trace_key, density_key = jax.random.split(key, 3)
+    out = {}
+    if spec.eigen:
+        top, bottom = eigenpairs(
+            op,
+            eig_key,
+            top=spec.k_top,
+            bottom=spec.k_bottom,
+            krylov_dim=spec.krylov_dim,
+            max_restarts=spec.max_restarts,
+            v0=vec,
+            tol=spec.tol,
+        )
+        if spec.k_top:
+            out["spectrum_top"] = top.eigenvalues
+            out["spectrum_top_error_bound"] = top.error_bounds
+        if spec.k_bottom:
+            out["spectrum_bottom"] = bottom.eigenvalues
+            out["spectrum_bottom_error_bound"] = bottom.error_bounds
+        if spec.threshold_c is not None:
+            count = jnp.sum(top.eigenvalues > threshold.astype(op.dtype))
+            out["spectrum_above_count"] = count.astype(op.dtype)
+        vec = top.vectors if spec.k_top else bottom.vectors
+    if spec.trace_probes:
+        tr = trace(op, trace_key, num_probes=spec.trace_probes, method=spec.trace_method)
+        out.update(
+            trace=tr.trace,
+            trace_std_error=tr.trace_std_error,
+            trace_sq=tr.trace_sq,
+            trace_sq_std_error=tr.trace_sq_std_error,
+        )
+    if spec.density_probes:
+        dens = slq(op, density_key, num_probes=spec.density_probes, num_iters=spec.density_iters)
+        out.update(density_nodes=dens.nodes, density_weights=dens.weights)
+    return out, vec
+
+
+def _spectrum_shapes(exp: Experiment, trainable: Params) -> dict:
+    """Shapes of the spectrum's fields of a batch, without tracing the estimators."""
+    leaves = jax.tree.leaves(trainable)
+    dtype = jnp.result_type(*leaves)
+    b = leaves[0].shape[0]
+    p = _num_trainable(jax.tree.map(lambda x: x[0], trainable))
+    return {
+        k: jax.ShapeDtypeStruct((b, *shape), dtype) for k, shape in exp.spectrum.shapes(p).items()
+    }
+
+
 def _sharpness_shapes(trainable: Params) -> dict:
     """Shapes of the sharpness fields of a batch, without tracing the estimator: scalars per
     run, in the dtype of the flat parameters."""
@@ -185,13 +270,15 @@ def _sharpness_shapes(trainable: Params) -> dict:
     return {k: jax.ShapeDtypeStruct((b,), dtype) for k in _SHARPNESS_KEYS}
 
 
-def _measure(exp: Experiment, runs: _Runs, trainable: Params, slot, n_slots: int) -> _Runs:
+def _measure(exp: Experiment, runs: _Runs, trainable: Params, slot, n_slots: int, lr=None) -> _Runs:
     """Measure every run at ``trainable`` (batched) into measurement slot ``slot``.
 
-    The one call site of the metrics and of the sharpness estimator in the program. The
-    estimator runs at the initial and final slots, and at every record point when
-    ``sharpness.track``; elsewhere its fields are NaN. ``slot`` is the same for the whole
-    batch, so the choice is a real branch (``lax.cond``), not a masked select.
+    The one call site of the metrics, of the sharpness estimator and of the spectrum in the
+    program. The estimator runs at the initial and final slots, and at every record point when
+    ``sharpness.track``; elsewhere its fields are NaN; the same for the spectrum with
+    ``spectrum.track``. ``slot`` is the same for the whole batch, so the choice is a real
+    branch (``lax.cond``), not a masked select. ``lr``: ``(b,)`` learning rates, for the
+    spectrum's threshold ``threshold_c / lr``.
     """
     out = jax.vmap(partial(_metrics, exp))(runs.arrays, trainable)
     vec = runs.vec
@@ -213,11 +300,47 @@ def _measure(exp: Experiment, runs: _Runs, trainable: Params, slot, n_slots: int
             ends = (slot == 0) | (slot == n_slots - 1)
             sharp, vec = lax.cond(ends, estimate, skip, None)
         out.update(sharp)
+    spectrum_vec = runs.spectrum_vec
+    if exp.spectrum.enabled:
+        spec, spectrum_vec = _measure_spectrum(exp, runs, trainable, slot, n_slots, lr)
+        out.update(spec)
     metrics = {
         k: lax.dynamic_update_index_in_dim(buf, out[k].astype(buf.dtype), slot, axis=1)
         for k, buf in runs.metrics.items()
     }
-    return eqx.tree_at(lambda r: (r.metrics, r.vec), runs, (metrics, vec))
+    runs = eqx.tree_at(lambda r: (r.metrics, r.vec), runs, (metrics, vec))
+    if spectrum_vec is not None:
+        runs = eqx.tree_at(lambda r: r.spectrum_vec, runs, spectrum_vec)
+    return runs
+
+
+def _measure_spectrum(
+    exp: Experiment, runs: _Runs, trainable: Params, slot, n_slots: int, lr
+) -> tuple[dict, Any]:
+    """The spectrum's fields of every run at ``slot`` (NaN where not measured) and the next
+    warm start; as the sharpness in :func:`_measure`. Each slot draws its own probes (the key
+    folded with the slot), so estimates at different points are independent."""
+    spec = exp.spectrum
+    vec = runs.spectrum_vec
+    b = runs.alive.shape[0]
+    if spec.threshold_c is None or lr is None:
+        threshold = jnp.zeros((b,), exp.jnp_dtype)
+    else:
+        threshold = spec.threshold_c / lr.astype(exp.jnp_dtype)
+    keys = jax.vmap(lambda k: jax.random.fold_in(jax.random.fold_in(k, 0x5BEC), slot))(runs.key)
+
+    def estimate(_):
+        return jax.vmap(partial(_spectrum, exp))(runs.arrays, trainable, keys, vec, threshold)
+
+    if spec.track:
+        return estimate(None)
+
+    def skip(_):
+        shapes = _spectrum_shapes(exp, trainable)
+        return {k: jnp.full(s.shape, jnp.nan, s.dtype) for k, s in shapes.items()}, vec
+
+    ends = (slot == 0) | (slot == n_slots - 1)
+    return lax.cond(ends, estimate, skip, None)
 
 
 def _metric_buffers(exp: Experiment, arrays, trainable: Params, n_slots: int) -> dict:
@@ -225,6 +348,8 @@ def _metric_buffers(exp: Experiment, arrays, trainable: Params, n_slots: int) ->
     shapes = jax.eval_shape(jax.vmap(partial(_metrics, exp)), arrays, trainable)
     if exp.sharpness.method != "none":
         shapes.update(_sharpness_shapes(trainable))
+    if exp.spectrum.enabled:
+        shapes.update(_spectrum_shapes(exp, trainable))
     return {
         k: jnp.full((s.shape[0], n_slots, *s.shape[1:]), jnp.nan, s.dtype)
         for k, s in shapes.items()
@@ -273,6 +398,11 @@ def _start(exp: Experiment, scalars: Scalars, n_slots: int) -> _Runs:
         state = jax.vmap(lambda a, t, lr, k: integ.init(_problem(exp, a), t, lr, k))(
             arrays, trainable0, scalars.lr, ikey
         )
+    spec = exp.spectrum
+    spectrum_vec = None
+    if spec.eigen:
+        k = spec.k_top if spec.k_top else spec.k_bottom
+        spectrum_vec = jnp.zeros((b, k, p), dtype)
     return _Runs(
         arrays=arrays,
         trainable0=trainable0,
@@ -284,6 +414,7 @@ def _start(exp: Experiment, scalars: Scalars, n_slots: int) -> _Runs:
         vec=vec,
         metrics=_metric_buffers(exp, arrays, trainable0, n_slots),
         status=jnp.zeros(b, jnp.int32),
+        spectrum_vec=spectrum_vec,
     )
 
 
@@ -349,7 +480,7 @@ def _discrete_program(exp: Experiment, scalars: Scalars, targets, carry: _Carry,
         hit = upto == target
         runs = lax.cond(
             hit,
-            lambda r: _measure(exp, r, integ.params(r.state), clock.slot, n_slots),
+            lambda r: _measure(exp, r, integ.params(r.state), clock.slot, n_slots, scalars.lr),
             lambda r: r,
             runs,
         )
@@ -604,6 +735,8 @@ class _BatchRun:
         host = jax.tree.map(lambda x: x[:batch], jax.device_get(self.carry.runs))
         metrics = host.metrics
         untracked = () if exp.sharpness.track else _SHARPNESS_KEYS
+        if not exp.spectrum.track:
+            untracked = (*untracked, *exp.spectrum.keys())
         if exp.integrator.continuous:
             times, reached = host.state.ts, host.state.t_final
         else:
@@ -714,6 +847,7 @@ def train(
     sharpness=None,
     record=None,
     dtype: str = "float32",
+    spectrum=None,
     progress: bool | None = None,
     devices: int | None = None,
     **scalars,
@@ -731,10 +865,12 @@ def train(
     Components may be objects or the command line's option names (a model named without its
     input dimension takes the data's); ``data`` may also be arrays, ``(X, y)`` or
     :class:`~implicit_bias.data.ArrayData` (see :func:`implicit_bias.options.make_experiment`).
-    ``loss``, ``sharpness``, ``record``: ``None`` takes the :class:`Experiment` default;
-    ``sharpness`` may be a method name (``"exact"``). Scalars (``seed``, ``data_seed``,
-    ``init_scale``, ``lr``, ``steps``, ``t1``) may be sequences: they form one batch
-    (broadcast together); omitted ones take :data:`implicit_bias.scalars.DEFAULTS`.
+    ``loss``, ``sharpness``, ``spectrum``, ``record``: ``None`` takes the :class:`Experiment`
+    default; ``sharpness`` may be a method name (``"exact"``), ``spectrum`` a mapping of
+    :class:`~implicit_bias.sharpness.SpectrumSpec`'s fields (``{"k_top": 5}``). Scalars
+    (``seed``, ``data_seed``, ``init_scale``, ``lr``, ``steps``, ``t1``) may be sequences: they
+    form one batch (broadcast together); omitted ones take
+    :data:`implicit_bias.scalars.DEFAULTS`.
 
     Raises:
         ConfigError: naming the argument, for a bad name, value or combination.
@@ -746,6 +882,7 @@ def train(
         integrator=integrator,
         loss=loss,
         sharpness=sharpness,
+        spectrum=spectrum,
         record=record,
         dtype=dtype,
     )

@@ -8,7 +8,7 @@ from omegaconf import DictConfig, OmegaConf
 
 from implicit_bias.app.instantiate import check_targets, instantiate, integer_arguments, plain
 from implicit_bias.errors import ConfigError
-from implicit_bias.experiment import Experiment, SharpnessSpec
+from implicit_bias.experiment import Experiment, SharpnessSpec, SpectrumSpec
 from implicit_bias.scalars import SWEPT_KEYS, Scalars
 from implicit_bias.schedule import Schedule
 
@@ -34,6 +34,7 @@ def build_experiment(cfg: DictConfig) -> Experiment:
     integrator = instantiate(cfg.integrator, "integrator")
     loss = instantiate(cfg.loss, "loss")
     sharp = integer_arguments(SharpnessSpec, plain(cfg.sharpness, "sharpness"), "sharpness")
+    spectrum = integer_arguments(SpectrumSpec, plain(cfg.spectrum, "spectrum"), "spectrum")
     record = integer_arguments(Schedule, plain(cfg.record, "record"), "record")
     return Experiment(
         model=model,
@@ -42,6 +43,7 @@ def build_experiment(cfg: DictConfig) -> Experiment:
         integrator=integrator,
         loss=loss,
         sharpness=SharpnessSpec(**sharp),
+        spectrum=SpectrumSpec(**spectrum),
         record=Schedule(**record),
         dtype=cfg.dtype,
         divergence_threshold=float(cfg.divergence_threshold),
