@@ -45,6 +45,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 from jax import lax
+from jaxtyping import Array, Float, Int, PRNGKeyArray
 
 from ._types import Params
 from .compilations import enable_persistent_cache
@@ -199,7 +200,14 @@ def _operator(exp: Experiment, arrays, trainable: Params):
     return Hessian(problem.loss, trainable)
 
 
-def _spectrum(exp: Experiment, arrays, trainable: Params, key, vec, threshold) -> tuple[dict, Any]:
+def _spectrum(
+    exp: Experiment,
+    arrays,
+    trainable: Params,
+    key: PRNGKeyArray,
+    vec: Float[Array, "k p"] | None,
+    threshold: Float[Array, ""],
+) -> tuple[dict[str, Array], Float[Array, "k p"] | None]:
     """The spectrum of one trajectory at one point (:class:`~implicit_bias.sharpness.SpectrumSpec`).
 
     Args:
@@ -315,8 +323,13 @@ def _measure(exp: Experiment, runs: _Runs, trainable: Params, slot, n_slots: int
 
 
 def _measure_spectrum(
-    exp: Experiment, runs: _Runs, trainable: Params, slot, n_slots: int, lr
-) -> tuple[dict, Any]:
+    exp: Experiment,
+    runs: _Runs,
+    trainable: Params,
+    slot: Int[Array, ""],
+    n_slots: int,
+    lr: Float[Array, " b"] | None,
+) -> tuple[dict[str, Array], Float[Array, "b k p"] | None]:
     """The spectrum's fields of every run at ``slot`` (NaN where not measured) and the next
     warm start; as the sharpness in :func:`_measure`. Each slot draws its own probes (the key
     folded with the slot), so estimates at different points are independent."""

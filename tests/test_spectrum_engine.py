@@ -14,9 +14,6 @@ import pytest
 from jax.flatten_util import ravel_pytree
 
 import implicit_bias as ib
-from implicit_bias.app.build import build_experiment
-from implicit_bias.app.compose import compose
-from implicit_bias.app.schema import group_options
 from implicit_bias.compilations import count_compilations
 from implicit_bias.engine import _fresh
 from implicit_bias.errors import ConfigError
@@ -178,27 +175,6 @@ def test_spectrum_larger_than_the_model_or_threshold_for_flow_is_refused():
         )
 
 
-def test_spectrum_options_build_and_restate_no_default():
-    """The ``spectrum`` group: every option builds its :class:`SpectrumSpec`, and sets only
-    what differs from the class's defaults (one source of defaults)."""
-    import inspect
-
-    from omegaconf import OmegaConf
-
-    params = inspect.signature(SpectrumSpec).parameters
-    options = group_options("spectrum")
-    assert {"none", "topk", "full"} <= set(options)
-    for name, path in options.items():
-        raw = OmegaConf.to_container(OmegaConf.load(path)) or {}
-        restated = [k for k, v in raw.items() if v == params[k].default]
-        assert not restated, f"{path} restates the defaults of {restated}"
-        spec = build_experiment(compose([f"spectrum={name}"])).spectrum
-        assert spec == SpectrumSpec(**raw)
-    assert build_experiment(compose([])).spectrum == SpectrumSpec()
-    spec = build_experiment(compose(["spectrum=topk", "spectrum.k_bottom=2e0"])).spectrum
-    assert spec.k_bottom == 2 and spec.k_top == 5
-
-
 def test_cli_sweep_writes_the_spectrum_to_every_output(tmp_path):
     """``python -m implicit_bias.run -m``: metrics.json (initial and final values, arrays as
     lists), trajectory.npz (``(r, k)`` records), the density plot and sweep.nc (a ``top`` axis
@@ -267,3 +243,38 @@ def test_cli_sweep_writes_the_spectrum_to_every_output(tmp_path):
         )
     assert np.isfinite(ds.final_spectrum_top.values).all()
     assert ds.sizes["record"] == 5
+
+
+def test_collect_pads_spectra_of_different_sizes_and_masks_diverged_runs(tmp_path):
+    """Two points with different ``spectrum.k_top`` (two groups of one sweep) share the ``top``
+    axis, the shorter padded with NaN; ``null`` entries (not finite) are NaN; a diverged run's
+    final spectrum is masked like its other final values."""
+    from omegaconf import OmegaConf
+
+    from implicit_bias.app.collect import collect
+
+    runs = [("converged", [3.0, 2.0, None]), ("diverged", [5.0, 4.0])]
+    for i, (status, top) in enumerate(runs):
+        run = tmp_path / str(i)
+        (run / ".hydra").mkdir(parents=True)
+        overrides = [f"spectrum.k_top={len(top)}"]
+        (run / ".hydra" / "overrides.yaml").write_text(OmegaConf.to_yaml(overrides))
+        metrics = {
+            "status": status,
+            "steps_reached": 10,
+            "final": {"train_loss": 1.0, "spectrum_top": top, "trace": 7.0},
+            "initial": {"train_loss": 2.0, "spectrum_top": top},
+            "scalars": {"seed": 0},
+        }
+        (run / "metrics.json").write_text(json.dumps(metrics))
+        records = np.arange(4 * len(top), dtype=float).reshape(4, len(top))
+        np.savez(run / "trajectory.npz", step=np.arange(4), spectrum_top=records)
+    ds = collect(tmp_path, write=False)
+    assert ds.initial_spectrum_top.dims == ("spectrum.k_top", "top")
+    initial = ds.initial_spectrum_top
+    np.testing.assert_array_equal(initial.sel({"spectrum.k_top": 3}), [3, 2, np.nan])
+    np.testing.assert_array_equal(initial.sel({"spectrum.k_top": 2}), [5, 4, np.nan])
+    assert np.isnan(ds.final_spectrum_top.sel({"spectrum.k_top": 2})).all()  # diverged
+    assert ds.spectrum_top.dims == ("spectrum.k_top", "record", "top")
+    np.testing.assert_array_equal(ds.spectrum_top.sel({"spectrum.k_top": 2})[:, 2], np.nan)
+    assert ds.final_trace.dims == ("spectrum.k_top",)

@@ -84,7 +84,8 @@ class SpectrumSpec(eqx.Module):
       (ascending), from the same Krylov space.
     * ``threshold_c``: ``spectrum_above_count``, how many of the ``k_top`` are above
       :math:`c / \eta` (the central-flows measure, Cohen et al. 2025, with :math:`c = 1.5`);
-      if it equals ``k_top`` there may be more (raise ``k_top``).
+      if it equals ``k_top`` there may be more (raise ``k_top``). Stored in the float dtype
+      of the run, as every measurement (NaN where not measured).
     * ``trace_probes > 0``: ``trace``, ``trace_sq`` (:math:`\operatorname{tr} A^2`) and their
       standard errors (:func:`~implicit_bias.sharpness.trace`, ``trace_method``).
     * ``density_probes > 0``: ``density_nodes`` and ``density_weights`` ``(density_probes,
