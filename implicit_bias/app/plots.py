@@ -185,7 +185,7 @@ def plot_run_density(path: Path, result: Result) -> None:
         grid = np.linspace(lo - 5 * sigma, hi + 5 * sigma, 2000)
         for (name, density, top), color in zip(curves, ("C0", "C1"), strict=False):
             plot_density(density, ax, sigma=sigma, grid=grid, outliers=top, label=name, color=color)
-        ax.legend(fontsize="small")
+        ax.legend(fontsize="small", loc="center")  # the middle: the floor, below the outliers
     else:
         ax.text(0.5, 0.5, "no finite values", transform=ax.transAxes, ha="center", va="center")
     ax.set_title("spectral density (stochastic Lanczos quadrature)", fontsize="medium")
