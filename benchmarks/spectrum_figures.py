@@ -28,7 +28,8 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 import implicit_bias as ib
-from implicit_bias.sharpness import Hessian, eigenpairs, plot_density, slq, topk
+from implicit_bias.app.plots import plot_density
+from implicit_bias.sharpness import Hessian, eigenpairs, slq, topk
 
 jax.config.update("jax_enable_x64", True)
 

@@ -33,6 +33,7 @@ from .engine import train as train
 from .errors import ConfigError as ConfigError
 from .experiment import Experiment as Experiment
 from .experiment import SharpnessSpec as SharpnessSpec
+from .experiment import SpectrumSpec as SpectrumSpec
 from .inits import AbstractInit as AbstractInit
 from .inits import Constant as Constant
 from .inits import Gaussian as Gaussian

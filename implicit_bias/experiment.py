@@ -12,7 +12,7 @@ from .losses._base import AbstractLoss
 from .losses.square import Square
 from .models._base import AbstractModel
 from .schedule import Schedule
-from .sharpness import SharpnessSpec
+from .sharpness import SharpnessSpec, SpectrumSpec
 
 DTYPES = ("float32", "float64")
 #: Most trainable parameters ``sharpness=exact`` accepts: it forms the dense p x p Hessian
@@ -30,6 +30,8 @@ class Experiment(eqx.Module):
     Attributes:
         model, data, init, integrator, loss: the components.
         sharpness: how sharpness is measured.
+        spectrum: which further parts of the Hessian spectrum are recorded (top-k / bottom-k
+            eigenvalues, trace, spectral density); the default records none.
         record: where metrics are recorded.
         dtype: ``float32`` or ``float64``.
         divergence_threshold: a trajectory whose training loss exceeds this (or is not finite)
@@ -43,6 +45,7 @@ class Experiment(eqx.Module):
     integrator: AbstractIntegrator
     loss: AbstractLoss = Square()
     sharpness: SharpnessSpec = SharpnessSpec()
+    spectrum: SpectrumSpec = SpectrumSpec()
     record: Schedule = Schedule()
     dtype: str = "float32"
     divergence_threshold: float = 1e10
@@ -82,14 +85,41 @@ class Experiment(eqx.Module):
                 "sharpness=lanczos (the default; same top eigenvalue, from Hessian-vector "
                 "products)",
             )
+        self._check_spectrum(p)
         # Trace the init abstractly (no FLOPs, no compilation) so that an init that does not
         # fit the model (init=residual on non-square matrices) is a config error when the
         # experiment is built, before a sweep computes anything, not inside a running batch.
-        dtype = jnp.dtype(self.dtype)
+        # The dtype as JAX has it now: a float64 experiment is often built (and checked) before
+        # the launcher turns jax_enable_x64 on for its group, and a shape check needs no
+        # float64 (asking for it would print JAX's "float64 is not available" warning).
+        dtype = jax.dtypes.canonicalize_dtype(jnp.dtype(self.dtype))
         jax.eval_shape(
             lambda key: self.init(key, self.model, jnp.ones((), dtype), dtype),
             jax.random.key(0),
         )
+
+    def _check_spectrum(self, p: int) -> None:
+        spec = self.spectrum
+        if spec.k_top + spec.k_bottom > p:
+            raise ConfigError(
+                "spectrum.k_top",
+                spec.k_top,
+                f"with spectrum.k_bottom={spec.k_bottom}, at most the {p} trainable parameters "
+                f"of {type(self.model).__name__}",
+            )
+        if spec.threshold_c is not None and self.integrator.continuous:
+            raise ConfigError(
+                "spectrum.threshold_c",
+                spec.threshold_c,
+                "null for gradient flow (the threshold is threshold_c / lr)",
+            )
+        if spec.enabled and spec.operator == "gauss_newton" and not self.loss.has_output_form:
+            raise ConfigError(
+                "spectrum.operator",
+                spec.operator,
+                f"hessian for the loss {type(self.loss).__name__} (it has no form as a "
+                "function of the model's outputs, which the Gauss-Newton matrix needs)",
+            )
 
     @property
     def jnp_dtype(self):

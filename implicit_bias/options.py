@@ -30,7 +30,7 @@ from .integrators._base import AbstractIntegrator
 from .losses._base import AbstractLoss
 from .models._base import AbstractModel
 from .schedule import Schedule
-from .sharpness import METHODS, SharpnessSpec
+from .sharpness import METHODS, SharpnessSpec, SpectrumSpec
 
 #: Config group -> option name -> class (the command line's option files name the same).
 OPTIONS: dict[str, dict[str, type]] = {
@@ -194,6 +194,20 @@ def as_sharpness(value: Any) -> SharpnessSpec:
     )
 
 
+def as_spectrum(value: Any) -> SpectrumSpec:
+    """``None`` (the default: nothing beyond the sharpness), a :class:`SpectrumSpec` or a
+    mapping of its fields (``{"k_top": 5, "trace_probes": 30}``)."""
+    if value is None:
+        return SpectrumSpec()
+    if isinstance(value, SpectrumSpec):
+        return value
+    if isinstance(value, Mapping):
+        return SpectrumSpec(**value)
+    raise ConfigError(
+        "spectrum", _describe(value), "ib.SpectrumSpec(...) or a mapping of its fields"
+    )
+
+
 def as_schedule(value: Any) -> Schedule:
     """``None`` (the default), a :class:`Schedule` or a mapping of its fields."""
     if value is None:
@@ -215,12 +229,13 @@ def make_experiment(
     sharpness: Any = None,
     record: Any = None,
     dtype: str = "float32",
+    spectrum: Any = None,
     **fields: Any,
 ) -> Experiment:
     """An :class:`Experiment` from objects, option names or arrays (see the module docstring).
 
-    ``loss=None`` is the square loss; ``sharpness`` and ``record`` ``None`` take their
-    defaults. Other keywords (``divergence_threshold``, ``converge_tol``) are the
+    ``loss=None`` is the square loss; ``sharpness``, ``spectrum`` and ``record`` ``None``
+    take their defaults. Other keywords (``divergence_threshold``, ``converge_tol``) are the
     Experiment's.
 
     Raises:
@@ -236,6 +251,7 @@ def make_experiment(
         integrator=option("integrator", integrator),
         loss=_losses.Square() if loss is None else option("loss", loss),
         sharpness=as_sharpness(sharpness),
+        spectrum=as_spectrum(spectrum),
         record=as_schedule(record),
         dtype=dtype,
         **fields,

@@ -21,10 +21,13 @@ class Result(eqx.Module):
         scalars: the traced scalars of each run.
         times: record points, shape (b, r): steps (discrete) or times (gradient flow).
         records: metric name -> values at the record points, shape (b, r) (or (b, r, ...)
-            for vector records such as ``predictor`` with ``record.params``).
-        initial: metric name -> value at initialization, shape (b,).
-        final: metric name -> value at the end, shape (b,). Includes ``sharpness``,
-            ``sharpness_error_bound``, ``min_eigenvalue`` when sharpness is measured.
+            for vector records such as ``predictor`` with ``record.params``, and the spectrum's
+            arrays: ``spectrum_top`` (b, r, k_top), ``density_nodes`` (b, r, probes, nodes)).
+        initial: metric name -> value at initialization, shape (b,) (or (b, ...)).
+        final: metric name -> value at the end, shape (b,) (or (b, ...)). Includes
+            ``sharpness``, ``sharpness_error_bound``, ``min_eigenvalue`` when sharpness is
+            measured, and the fields of ``Experiment.spectrum`` when it records any
+            (:data:`~implicit_bias.sharpness.SPECTRUM_AXES`).
         status: 0 converged, 1 diverged, 2 max_steps; shape (b,).
         reached: steps taken (discrete) or final time (flow); for a diverged run, the step at
             which it diverged. Shape (b,).

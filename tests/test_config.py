@@ -87,9 +87,10 @@ def test_default_config_builds_the_marion_setting():
     assert float(sc.lr[0]) == pytest.approx(cfg.lr)
 
 
-def test_static_key_ignores_swept_scalars():
+def test_static_key_ignores_swept_scalars_and_runtime_keys():
     a = _compose(["lr=0.1", "seed=3", "init_scale=0.5"])
-    b = _compose(["lr=0.2", "seed=4", "init_scale=0.7", "steps=10"])
+    # Nor how the run is executed (progress bar, compilation cache).
+    b = _compose(["lr=0.2", "seed=4", "init_scale=0.7", "steps=10", "compilation_cache=off"])
     c = _compose(["model.depth=3"])
     assert static_key(a) == static_key(b) != static_key(c)
 
@@ -230,3 +231,24 @@ def test_option_yaml_sets_no_value_equal_to_its_class_default(group, name):
         and type(v) is type(params[k].default)
     ]
     assert not restated, f"{path} restates the defaults of {restated}"
+
+
+def test_spectrum_options_build_and_restate_no_default():
+    """The ``spectrum`` group: every option builds its :class:`SpectrumSpec`, and sets only
+    what differs from the class's defaults (one source of defaults)."""
+    import inspect
+
+    from implicit_bias.sharpness import SpectrumSpec
+
+    params = inspect.signature(SpectrumSpec).parameters
+    options = group_options("spectrum")
+    assert {"none", "topk", "full"} <= set(options)
+    for name, path in options.items():
+        raw = OmegaConf.to_container(OmegaConf.load(path)) or {}
+        restated = [k for k, v in raw.items() if v == params[k].default]
+        assert not restated, f"{path} restates the defaults of {restated}"
+        spec = build_experiment(_compose([f"spectrum={name}"])).spectrum
+        assert spec == SpectrumSpec(**raw)
+    assert build_experiment(_compose([])).spectrum == SpectrumSpec()
+    spec = build_experiment(_compose(["spectrum=topk", "spectrum.k_bottom=2e0"])).spectrum
+    assert spec.k_bottom == 2 and spec.k_top == 5

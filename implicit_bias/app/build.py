@@ -8,9 +8,13 @@ from omegaconf import DictConfig, OmegaConf
 
 from implicit_bias.app.instantiate import check_targets, instantiate, integer_arguments, plain
 from implicit_bias.errors import ConfigError
-from implicit_bias.experiment import Experiment, SharpnessSpec
+from implicit_bias.experiment import Experiment, SharpnessSpec, SpectrumSpec
 from implicit_bias.scalars import SWEPT_KEYS, Scalars
 from implicit_bias.schedule import Schedule
+
+#: Top-level keys that change how a run is executed, never its structure or results (left out of
+#: :func:`static_key`, of group labels and of the completed-run check).
+RUNTIME_KEYS = ("progress", "compilation_cache")
 
 
 def build_experiment(cfg: DictConfig) -> Experiment:
@@ -30,6 +34,7 @@ def build_experiment(cfg: DictConfig) -> Experiment:
     integrator = instantiate(cfg.integrator, "integrator")
     loss = instantiate(cfg.loss, "loss")
     sharp = integer_arguments(SharpnessSpec, plain(cfg.sharpness, "sharpness"), "sharpness")
+    spectrum = integer_arguments(SpectrumSpec, plain(cfg.spectrum, "spectrum"), "spectrum")
     record = integer_arguments(Schedule, plain(cfg.record, "record"), "record")
     return Experiment(
         model=model,
@@ -38,6 +43,7 @@ def build_experiment(cfg: DictConfig) -> Experiment:
         integrator=integrator,
         loss=loss,
         sharpness=SharpnessSpec(**sharp),
+        spectrum=SpectrumSpec(**spectrum),
         record=Schedule(**record),
         dtype=cfg.dtype,
         divergence_threshold=float(cfg.divergence_threshold),
@@ -79,7 +85,7 @@ def build_scalars(cfgs: Mapping | Sequence[Mapping], dtype: str | None = None) -
 def static_key(cfg: DictConfig) -> str:
     """A key equal for two configs iff they differ only in swept (traced) scalars."""
     c: dict[str, Any] = OmegaConf.to_container(cfg, resolve=True)
-    for k in (*SWEPT_KEYS, "hydra", "progress"):
+    for k in (*SWEPT_KEYS, "hydra", *RUNTIME_KEYS):
         c.pop(k, None)
     return repr(sorted(flatten(c).items()))
 

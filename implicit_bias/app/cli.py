@@ -25,6 +25,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")  # silence XLA's C++ logging
 import hydra
 from omegaconf import DictConfig
 
+from implicit_bias.app.jaxsetup import configure_jax, quiet_jax_logs
 from implicit_bias.app.messages import error_line, format_number
 from implicit_bias.app.resources import conf_dir
 from implicit_bias.app.schema import register_configs
@@ -63,19 +64,6 @@ register_configs()
 _expose_launcher_plugin()
 
 
-def quiet_jax_logs() -> None:
-    """JAX's own INFO/WARNING chatter is not the user's business."""
-    for name in ("jax", "jax._src", "absl", "jax._src.xla_bridge"):
-        logging.getLogger(name).setLevel(logging.ERROR)
-
-
-def configure_jax(cfg: DictConfig) -> None:
-    import jax
-
-    if cfg.dtype == "float64":
-        jax.config.update("jax_enable_x64", True)
-
-
 def run_config(cfg: DictConfig, out_dir: str | os.PathLike) -> dict:
     """Run the single experiment ``cfg`` describes and write its run directory.
 
@@ -84,7 +72,7 @@ def run_config(cfg: DictConfig, out_dir: str | os.PathLike) -> dict:
     Returns:
         The content of ``metrics.json``.
     """
-    configure_jax(cfg)
+    configure_jax(cfg.dtype, cfg.get("compilation_cache", "auto"))
     from implicit_bias.app.build import build_experiment, build_reference, build_scalars
     from implicit_bias.app.rundir import save_run
     from implicit_bias.engine import run_batch

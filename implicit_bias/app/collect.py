@@ -33,6 +33,11 @@ Layout:
 * **Trajectories** (``trajectory.npz``): every recorded scalar series, along a ``record``
   dimension, when all runs have the same number of record points. The time grid (``step`` or
   ``t``) is a coordinate on ``record`` when shared, else a variable with the full dimensions.
+* **Spectrum** (``spectrum.*``): its arrays take their own dimensions after the swept ones
+  (and ``record``), named in :data:`~implicit_bias.sharpness.SPECTRUM_AXES`:
+  ``final_spectrum_top (lr, rep, top)``, ``spectrum_top (lr, rep, record, top)``,
+  ``final_density_nodes (lr, rep, probe, node)``; runs with fewer entries (a smaller
+  ``spectrum.k_top``) are padded with NaN. Other arrays (``record.params``) are left out.
 """
 
 import json
@@ -47,6 +52,7 @@ import numpy as np
 
 from implicit_bias.app.files import atomic_path
 from implicit_bias.result import STATUS_NAMES
+from implicit_bias.sharpness import SPECTRUM_AXES
 
 if TYPE_CHECKING:  # xarray is imported when used: `import implicit_bias` stays light
     import xarray
@@ -174,6 +180,32 @@ def _fill(values: list, index: list[tuple], shape: tuple) -> np.ndarray | None:
     return arr
 
 
+def _spectrum_key(name: str) -> str | None:
+    """The :data:`SPECTRUM_AXES` key of a variable (``final_spectrum_top`` -> ``spectrum_top``)
+    that has axes of its own, or ``None``."""
+    for prefix in ("final_", "initial_", ""):
+        key = name[len(prefix) :] if name.startswith(prefix) else None
+        if key is not None and SPECTRUM_AXES.get(key):
+            return key
+    return None
+
+
+def _fill_arrays(values: list, index: list[tuple], shape: tuple) -> np.ndarray | None:
+    """Arrays (lists from metrics.json, or numpy arrays) placed at ``index`` in an array of
+    ``shape`` plus their own axes, padded with NaN to the largest; ``None`` (JSON's
+    non-finite) is NaN. ``None`` when the values are not arrays of one rank."""
+    arrays = [None if v is None else np.asarray(v, np.float64) for v in values]
+    present = [a for a in arrays if a is not None]
+    if not present or len({a.ndim for a in present}) != 1 or present[0].ndim == 0:
+        return None
+    extra = tuple(max(a.shape[i] for a in present) for i in range(present[0].ndim))
+    arr = np.full((*shape, *extra), np.nan)
+    for i, a in zip(index, arrays, strict=True):
+        if a is not None:
+            arr[(*i, *(slice(0, n) for n in a.shape))] = a
+    return arr
+
+
 def collect(sweep_dir: str | os.PathLike, *, write: bool = True) -> "xarray.Dataset":
     """Gather the complete runs under ``sweep_dir`` into a Dataset (see the module docstring).
 
@@ -271,6 +303,12 @@ def collect(sweep_dir: str | os.PathLike, *, write: bool = True) -> "xarray.Data
         if all(isinstance(v, str) for v in values) and len(set(values)) == 1:
             attrs[name] = values[0]
             continue
+        key = _spectrum_key(name)
+        if key is not None:
+            arr = _fill_arrays(values, index, shape)
+            if arr is not None:
+                data_vars[name] = ((*dims, *SPECTRUM_AXES[key]), arr)
+                continue
         arr = _fill(values, index, shape)
         if arr is None:
             logger.info("collect: skipping %s (not a scalar)", name)
@@ -357,6 +395,13 @@ def _add_trajectories(runs, index, shape, dims, data_vars, coords) -> None:
             arr[i] = t[name]
         var = name if name not in data_vars and name not in coords else f"record_{name}"
         data_vars[var] = (rec_dims, arr)
+    for name in [k for k in trajs[0] if _spectrum_key(k) == k]:
+        if any(name not in t or t[name].ndim < 2 or t[name].shape[0] != r for t in trajs):
+            continue
+        arr = _fill_arrays([t[name] for t in trajs], index, shape)
+        if arr is not None:
+            var = name if name not in data_vars and name not in coords else f"record_{name}"
+            data_vars[var] = ((*rec_dims, *SPECTRUM_AXES[name]), arr)
 
 
 def netcdf_engine() -> str:

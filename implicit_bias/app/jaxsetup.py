@@ -9,9 +9,14 @@ def quiet_jax_logs() -> None:
         logging.getLogger(name).setLevel(logging.ERROR)
 
 
-def configure_jax(dtype: str) -> None:
-    """Enable float64 (``jax_enable_x64``, a process-wide switch) for a float64 config."""
-    if dtype == "float64":
-        import jax
+def configure_jax(dtype: str, compilation_cache: str | None = "auto") -> None:
+    """Enable float64 (``jax_enable_x64``, a process-wide switch) for a float64 config, and set
+    up the persistent compilation cache (the ``compilation_cache`` key; see
+    :func:`implicit_bias.compilations.enable_persistent_cache`)."""
+    import jax
 
+    from implicit_bias.compilations import enable_persistent_cache
+
+    if dtype == "float64":
         jax.config.update("jax_enable_x64", True)
+    enable_persistent_cache(compilation_cache)

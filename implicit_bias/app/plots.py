@@ -1,4 +1,4 @@
-"""Per-run plots (loss and sharpness along training).
+"""Per-run plots (loss and sharpness along training, the spectral density when recorded).
 
 Values that are not finite (a diverged run) or not positive (on a log axis) are left out of
 the curves rather than breaking the axes; a diverged run's plots mark where it diverged, and a
@@ -6,6 +6,7 @@ panel with nothing to draw says so.
 """
 
 from pathlib import Path
+from typing import Any
 
 import matplotlib
 
@@ -15,6 +16,7 @@ import numpy as np
 
 from implicit_bias.experiment import Experiment
 from implicit_bias.result import DIVERGED, Result
+from implicit_bias.sharpness import SpectralDensity
 
 
 def _drawable(y: np.ndarray, log: bool) -> np.ndarray:
@@ -46,8 +48,72 @@ def _finish(ax, x, ys: list[np.ndarray], log: bool, result: Result, xlabel: str)
         ax.text(0.5, 0.5, "no finite values", transform=ax.transAxes, ha="center", va="center")
 
 
+def _smoothed(nodes: np.ndarray, weights: np.ndarray, grid: np.ndarray, sigma: float):
+    """:meth:`SpectralDensity.density` in numpy (plotting compiles no JAX program, and keeps
+    float64 nodes in float64 whether or not JAX has x64 on): ``(g,)``."""
+    z = (grid[:, None, None] - nodes[None]) / sigma
+    kernel = np.exp(-0.5 * z**2) / (np.sqrt(2 * np.pi) * sigma)
+    return np.sum(kernel * weights[None], axis=(1, 2)) / nodes.shape[0]
+
+
+def plot_density(
+    density: SpectralDensity,
+    ax: Any = None,
+    *,
+    sigma: float | None = None,
+    grid: np.ndarray | None = None,
+    outliers: np.ndarray | None = None,
+    label: str | None = None,
+    color: str | None = None,
+    floor: float = 1e-8,
+) -> Any:
+    r"""Draw :math:`\phi_\sigma` (log density against eigenvalue), outliers marked.
+
+    Args:
+        density: one (unbatched) :class:`~implicit_bias.sharpness.SpectralDensity`
+            (``slq``'s result, or a run's ``density_nodes`` / ``density_weights``).
+        ax: a matplotlib ``Axes``; ``None`` makes a new figure.
+        sigma: smoothing width; default 1% of the node range (or 1e-3 if all nodes coincide).
+        grid: eigenvalue axis; default 2000 points over the node range widened by
+            :math:`5\sigma`.
+        outliers: eigenvalues to mark with triangles above the curve, e.g. the certified
+            ``topk(...).eigenvalues`` (the SLQ nodes themselves carry no certificate).
+        label, color: passed to ``ax.semilogy``.
+        floor: densities below it are drawn at it (the log axis has no zero).
+
+    Returns:
+        The ``Axes``.
+    """
+    nodes = np.asarray(density.nodes, np.float64)
+    weights = np.asarray(density.weights, np.float64)
+    lo, hi = float(nodes.min()), float(nodes.max())
+    if sigma is None:
+        sigma = 0.01 * (hi - lo) if hi > lo else 1e-3
+    if grid is None:
+        grid = np.linspace(lo - 5 * sigma, hi + 5 * sigma, 2000)
+    values = _smoothed(nodes, weights, np.asarray(grid, np.float64), sigma)
+    if ax is None:
+        _, ax = plt.subplots(figsize=(5, 3.5))
+    (line,) = ax.semilogy(grid, np.maximum(values, floor), label=label, color=color)
+    if outliers is not None:
+        outliers = np.asarray(outliers)
+        top = max(float(values.max()), floor)
+        ax.plot(
+            outliers,
+            np.full(outliers.shape, 2 * top),
+            "v",
+            color=line.get_color(),
+            markersize=6,
+            label=None if label is None else f"{label}: top eigenvalues",
+        )
+    ax.set_xlabel("eigenvalue")
+    ax.set_ylabel(rf"density $\phi_\sigma$ ($\sigma$ = {sigma:.2g})")
+    return ax
+
+
 def plot_run(out_dir: Path, result: Result, exp: Experiment) -> None:
-    """Write ``loss.png`` and (when recorded) ``sharpness.png`` and ``dist_to_wstar.png``."""
+    """Write ``loss.png`` and (when recorded) ``sharpness.png``, ``dist_to_wstar.png`` and
+    ``spectral_density.png`` (initial and final, when ``spectrum.density_probes > 0``)."""
     out_dir.mkdir(parents=True, exist_ok=True)
     continuous = exp.integrator.continuous
     x = np.asarray(result.times)
@@ -93,3 +159,36 @@ def plot_run(out_dir: Path, result: Result, exp: Experiment) -> None:
         fig.tight_layout()
         fig.savefig(out_dir / "dist_to_wstar.png", dpi=120)
         plt.close(fig)
+
+    if "density_nodes" in result.final:
+        plot_run_density(out_dir / "spectral_density.png", result)
+
+
+def plot_run_density(path: Path, result: Result) -> None:
+    """The initial and final spectral densities of one run (SLQ nodes and weights) on one
+    axis, with one smoothing width and grid, the recorded top eigenvalues (certified) marked;
+    a density not measured (NaN, a diverged run's) is left out."""
+    curves = []
+    for name, values in (("initial", result.initial), ("final", result.final)):
+        nodes = np.asarray(values["density_nodes"], np.float64)
+        weights = np.asarray(values["density_weights"], np.float64)
+        if not (np.isfinite(nodes).all() and np.isfinite(weights).all()):
+            continue
+        top = values.get("spectrum_top")
+        top = None if top is None or not np.isfinite(np.asarray(top)).all() else np.asarray(top)
+        curves.append((name, SpectralDensity(nodes, weights, np.int32(nodes.size)), top))
+    fig, ax = plt.subplots(figsize=(5, 3.5))
+    if curves:
+        lo = min(float(np.min(c[1].nodes)) for c in curves)
+        hi = max(float(np.max(c[1].nodes)) for c in curves)
+        sigma = 0.01 * (hi - lo) if hi > lo else 1e-3
+        grid = np.linspace(lo - 5 * sigma, hi + 5 * sigma, 2000)
+        for (name, density, top), color in zip(curves, ("C0", "C1"), strict=False):
+            plot_density(density, ax, sigma=sigma, grid=grid, outliers=top, label=name, color=color)
+        ax.legend(fontsize="small", loc="center")  # the middle: the floor, below the outliers
+    else:
+        ax.text(0.5, 0.5, "no finite values", transform=ax.transAxes, ha="center", va="center")
+    ax.set_title("spectral density (stochastic Lanczos quadrature)", fontsize="medium")
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)

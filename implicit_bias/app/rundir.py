@@ -9,11 +9,16 @@ Each trajectory writes, in its run directory:
   ``null`` and its key listed under ``non_finite``; without a test set there is no test loss
   (``null``, and ``notes`` says so). Written **last**: a directory with a ``metrics.json`` is
   complete.
-* ``trajectory.npz``: ``step`` (or ``t``) and every recorded metric, as arrays.
+  With a spectrum (``spectrum.*``, :class:`~implicit_bias.sharpness.SpectrumSpec`),
+  ``final`` and ``initial`` also hold its values: scalars (``trace``, ...) and lists
+  (``spectrum_top`` ``[k_top]``, ``density_nodes`` ``[probes][nodes]``, ...).
+* ``trajectory.npz``: ``step`` (or ``t``) and every recorded metric, as arrays (``(r,)``;
+  ``(r, k_top)`` for ``spectrum_top``, ``(r, probes, nodes)`` for ``density_nodes``).
 * ``params.npz``: final parameters (``W1`` ... ``WL``, or ``w``) and ``predictor``;
   ``initial_params.npz``: the same at initialization.
 * ``data.npz``: ``X, y`` (and ``X_test, y_test``, ``w_star``) the run trained on.
-* ``plots/``: loss and sharpness against step (with the 2/lr line for discrete integrators).
+* ``plots/``: loss and sharpness against step (with the 2/lr line for discrete integrators);
+  ``spectral_density.png`` (initial and final) when the spectrum has a density.
 
 Every file is written to a temporary name and renamed (atomic on POSIX), so a killed run never
 leaves a truncated file behind, with the permissions of the user's umask
@@ -37,6 +42,7 @@ from implicit_bias.experiment import Experiment
 from implicit_bias.models import AbstractLinearModel
 from implicit_bias.result import CONVERGED, DIVERGED, STATUS_NAMES, Result
 from implicit_bias.scalars import SWEPT_KEYS
+from implicit_bias.sharpness import SPECTRUM_AXES
 
 logger = logging.getLogger(__name__)
 
@@ -77,6 +83,17 @@ def _scalar(x) -> Any:
     if np.issubdtype(x.dtype, np.integer):
         return int(x)
     return float(x)  # NaN and infinity are written as null by save_json
+
+
+def _values(measured: Mapping[str, Any]) -> dict[str, Any]:
+    """A measurement's scalars, and the spectrum's arrays as (nested) lists of floats."""
+    out = {}
+    for k, v in measured.items():
+        if np.ndim(v) == 0:
+            out[k] = _scalar(v)
+        elif k in SPECTRUM_AXES:
+            out[k] = np.asarray(v, np.float64).tolist()
+    return out
 
 
 def given_scalars(values: Mapping[str, Any], continuous: bool) -> dict[str, Any]:
@@ -137,8 +154,8 @@ def metrics_dict(
             computed with (rounded to the run's dtype).
     """
     continuous = exp.integrator.continuous
-    final = {k: _scalar(v) for k, v in result.final.items() if np.ndim(v) == 0}
-    initial = {k: _scalar(v) for k, v in result.initial.items() if np.ndim(v) == 0}
+    final = _values(result.final)
+    initial = _values(result.initial)
     sc = result.scalars
     if scalars is None:
         scalars = {k: _scalar(getattr(sc, k)) for k in SWEPT_KEYS}
@@ -188,6 +205,8 @@ def _mark_non_finite(metrics: dict[str, Any]) -> dict[str, Any]:
 def _non_finite(obj: Any, path: str = "") -> list[str]:
     if isinstance(obj, float):
         return [] if math.isfinite(obj) else [path]
+    if isinstance(obj, list):  # a spectrum's array: listed once if any entry is not finite
+        return [path] if any(_non_finite(v, path) for v in obj) else []
     if isinstance(obj, Mapping):
         return [
             k for key, v in obj.items() for k in _non_finite(v, f"{path}.{key}" if path else key)

@@ -90,8 +90,10 @@ def _field_default(cls: type, name: str) -> Any:
 
 
 # ----------------------------------------------------------------------------- top level
-#: ``sharpness`` and ``record`` nodes: the fields and defaults of the library's classes.
+#: ``sharpness``, ``spectrum`` and ``record`` nodes: the fields and defaults of the library's
+#: classes.
 SharpnessConf = schema_for("implicit_bias.sharpness.SharpnessSpec", with_target=False)
+SpectrumConf = schema_for("implicit_bias.sharpness.SpectrumSpec", with_target=False)
 RecordConf = schema_for("implicit_bias.schedule.Schedule", with_target=False)
 
 
@@ -118,6 +120,7 @@ class Config:
     loss: Any = MISSING
     reference: Any = None
     sharpness: SharpnessConf = field(default_factory=SharpnessConf)  # type: ignore[valid-type]
+    spectrum: SpectrumConf = field(default_factory=SpectrumConf)  # type: ignore[valid-type]
     record: RecordConf = field(default_factory=RecordConf)  # type: ignore[valid-type]
     output: OutputConf = field(default_factory=OutputConf)
     lr: float = DEFAULTS["lr"]
@@ -131,6 +134,9 @@ class Config:
     divergence_threshold: float = _field_default(Experiment, "divergence_threshold")
     converge_tol: float = _field_default(Experiment, "converge_tol")
     progress: bool | None = None
+    # JAX's persistent compilation cache: auto (IMPLICIT_BIAS_COMPILATION_CACHE if set, else
+    # the per-user folder), off, or a folder (implicit_bias.compilations).
+    compilation_cache: str = "auto"
     # Batch the points of a multirun that differ only in traced scalars (see the launcher).
     experiment_name: str = "default"
 

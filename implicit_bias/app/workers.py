@@ -95,9 +95,10 @@ def serve() -> None:
             jax.config.update("jax_enable_x64", x64)
             with count_compilations("_simulate") as comp:
                 res = run_batch_in_process(exp, scalars, progress=False, devices=1)
-            _send(out, ("ok", jax.device_get(res), comp.names, comp.seconds))
+            compiled = (comp.names, comp.seconds, comp.cache_hits)
+            _send(out, ("ok", jax.device_get(res), compiled))
         except Exception as e:  # sent to the parent, which raises
-            _send(out, ("error", repr(e), traceback.format_exc(), None))
+            _send(out, ("error", repr(e), traceback.format_exc()))
 
 
 class _Pool:
@@ -135,12 +136,15 @@ class _Pool:
                 used.append(proc)
         parts, errors = [], []
         for i, proc in enumerate(used):
-            status, payload, names, seconds = _recv(proc.stdout)
+            status, payload, extra = _recv(proc.stdout)
             if status == "ok":
                 parts.append(payload)
-                record_compilations([f"{n} [worker {i}]" for n in names], seconds, worker=i)
+                names, seconds, hits = extra
+                record_compilations(
+                    [f"{n} [worker {i}]" for n in names], seconds, worker=i, cache_hits=hits
+                )
             else:
-                errors.append(f"worker {i}: {payload}\n{names}")
+                errors.append(f"worker {i}: {payload}\n{extra}")
         if errors:
             raise RuntimeError("a worker process failed:\n" + "\n".join(errors))
         return jax.tree.map(lambda *xs: np.concatenate(xs, axis=0), *parts)

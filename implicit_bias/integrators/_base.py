@@ -1,10 +1,11 @@
 """Abstract integrators: discrete (step by step) and continuous (ODE solves)."""
 
 import abc
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any, ClassVar
 
 import equinox as eqx
+import jax
 import jax.numpy as jnp
 from jaxtyping import Array, Bool, Float, Int, PRNGKeyArray
 
@@ -126,3 +127,14 @@ class AbstractContinuousIntegrator(AbstractIntegrator):
     @abc.abstractmethod
     def solve(self, problem: Problem, params: Params, ts: Float[Array, " r"]) -> FlowSolution:
         """Solve from ``t = 0``, saving at the times ``ts`` (the last one is ``t1``)."""
+
+    def solve_batch(
+        self, problem: Callable[[Any], Problem], arrays: Any, params: Params, ts: Array
+    ) -> FlowSolution:
+        """Solve every run of a batch: ``problem(arrays_i)`` is run ``i``'s problem; ``arrays``,
+        ``params`` and ``ts`` have a leading batch axis, as the returned solution.
+
+        Default: :meth:`solve` under ``jax.vmap`` (an adaptive solve then steps the whole batch
+        at the pace of its slowest run); an integrator may group the runs otherwise.
+        """
+        return jax.vmap(lambda a, p, t: self.solve(problem(a), p, t))(arrays, params, ts)

@@ -1,6 +1,7 @@
 """The abstract loss."""
 
 import abc
+from typing import ClassVar
 
 import equinox as eqx
 from jaxtyping import Array, Float
@@ -38,6 +39,18 @@ class AbstractLoss(eqx.Module):
         if not data.has_test_set:
             raise ValueError("the data set has no test set, so there is no test loss")
         return self.evaluate(model, params, data.X_test, data.y_test)
+
+    #: Whether :meth:`of_outputs` is implemented (the Gauss-Newton matrix needs it).
+    has_output_form: ClassVar[bool] = False
+
+    def of_outputs(self, outputs: Float[Array, " n"], y: Float[Array, " n"]) -> Float[Array, ""]:
+        """The loss as a function of the model's outputs on the samples alone (the
+        ``output_loss`` of :class:`~implicit_bias.sharpness.GaussNewton`).
+
+        Raises:
+            NotImplementedError: for a loss without such a form (``has_output_form`` false).
+        """
+        raise NotImplementedError(f"{type(self).__name__} has no form as a function of outputs")
 
     @abc.abstractmethod
     def evaluate(

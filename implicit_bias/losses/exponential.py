@@ -14,7 +14,11 @@ class Exponential(AbstractLoss):
     Same max-margin limit as the logistic loss on separable data (Soudry et al. 2018).
     """
 
+    has_output_form: ClassVar[bool] = True
     task: ClassVar[str] = "classification"
 
     def evaluate(self, model, params, X, y) -> Float[Array, ""]:
-        return jnp.mean(jnp.exp(-y * model.apply(params, X)))
+        return self.of_outputs(model.apply(params, X), y)
+
+    def of_outputs(self, outputs, y) -> Float[Array, ""]:
+        return jnp.mean(jnp.exp(-y * outputs))

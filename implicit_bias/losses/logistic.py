@@ -15,8 +15,12 @@ class Logistic(AbstractLoss):
     ``w / ||w||`` to the hard-margin SVM direction (Soudry et al. 2018).
     """
 
+    has_output_form: ClassVar[bool] = True
     task: ClassVar[str] = "classification"
 
     def evaluate(self, model, params, X, y) -> Float[Array, ""]:
+        return self.of_outputs(model.apply(params, X), y)
+
+    def of_outputs(self, outputs, y) -> Float[Array, ""]:
         # softplus(-m) = log(1 + exp(-m)), computed stably for large margins.
-        return jnp.mean(jnp.logaddexp(0.0, -y * model.apply(params, X)))
+        return jnp.mean(jnp.logaddexp(0.0, -y * outputs))

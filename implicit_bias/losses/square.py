@@ -31,6 +31,7 @@ class Square(AbstractLoss):
     """
 
     use_moments: bool = True
+    has_output_form: ClassVar[bool] = True
     task: ClassVar[str] = "regression"
 
     def __call__(self, model: AbstractModel, params: Params, data: Dataset) -> Float[Array, ""]:
@@ -40,5 +41,8 @@ class Square(AbstractLoss):
         return self.evaluate(model, params, data.X, data.y)
 
     def evaluate(self, model, params, X, y) -> Float[Array, ""]:
-        r = model.apply(params, X) - y
+        return self.of_outputs(model.apply(params, X), y)
+
+    def of_outputs(self, outputs, y) -> Float[Array, ""]:
+        r = outputs - y
         return (r @ r) / y.shape[0]

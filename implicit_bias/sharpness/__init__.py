@@ -21,7 +21,10 @@ Beyond the top eigenvalue (docs/spectrum.md), every estimator takes a matrix-fre
   eigenvalues above a threshold, warm-started along a trajectory;
 * :func:`trace`: Hutchinson / Hutch++ estimates of the trace and of tr(A^2) with standard
   errors;
-* :func:`slq`: the spectral density by stochastic Lanczos quadrature; :func:`plot_density`.
+* :func:`slq`: the spectral density by stochastic Lanczos quadrature (plotted by
+  :func:`implicit_bias.app.plots.plot_density`).
+
+What a run records of all this along training is a :class:`SpectrumSpec` (off by default).
 
 Call them under ``jax.jit`` (as the engine does, around a ``vmap``): run eagerly, JAX compiles
 every primitive separately, which costs seconds of compilation for a few milliseconds of work.
@@ -51,7 +54,6 @@ from .gauss_newton import (
 )
 from .hessian import Hessian
 from .lanczos import lanczos
-from .plot import plot_density
 from .power import power_iteration
 from .preconditioned import Preconditioned
 from .threshold import AboveThreshold, eigenvalues_above
@@ -60,6 +62,8 @@ from .trace import TRACE_METHODS, TraceEstimate, trace
 __all__ = [
     "ESTIMATORS",
     "METHODS",
+    "SPECTRUM_AXES",
+    "SPECTRUM_OPERATORS",
     "TRACE_METHODS",
     "AboveThreshold",
     "AbstractOperator",
@@ -72,6 +76,7 @@ __all__ = [
     "SharpnessResult",
     "SharpnessSpec",
     "SpectralDensity",
+    "SpectrumSpec",
     "TraceEstimate",
     "bottomk",
     "cross_entropy_output_loss",
@@ -81,7 +86,6 @@ __all__ = [
     "hvp",
     "lanczos",
     "logistic_output_loss",
-    "plot_density",
     "power_iteration",
     "sharpness",
     "slq",
@@ -137,4 +141,5 @@ def sharpness(
     return estimator(loss_fn, params, key, num_iters=n, v0=v0, tol=tol)
 
 
-from ._spec import SharpnessSpec  # noqa: E402  (it validates against METHODS, defined above)
+# SharpnessSpec validates against METHODS, defined above.
+from ._spec import SPECTRUM_AXES, SPECTRUM_OPERATORS, SharpnessSpec, SpectrumSpec  # noqa: E402

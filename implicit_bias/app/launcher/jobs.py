@@ -18,7 +18,7 @@ from hydra.core.hydra_config import HydraConfig
 from hydra.core.override_parser.overrides_parser import OverridesParser
 from omegaconf import DictConfig, OmegaConf, open_dict, read_write
 
-from implicit_bias.app.build import flatten, static_key
+from implicit_bias.app.build import RUNTIME_KEYS, flatten, static_key
 from implicit_bias.scalars import SWEPT_KEYS
 
 log = logging.getLogger(__name__)
@@ -133,7 +133,7 @@ def group_labels(values: list[dict]) -> list[str]:
     """Short names of the groups: the static keys that differ between them."""
     flats = [flatten(v) for v in values]
     for f in flats:
-        for k in (*SWEPT_KEYS, "progress"):
+        for k in (*SWEPT_KEYS, *RUNTIME_KEYS):
             f.pop(k, None)
     keys = sorted({k for f in flats for k in f})
     differing = [k for k in keys if len({repr(f.get(k)) for f in flats}) > 1]

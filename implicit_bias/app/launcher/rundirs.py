@@ -13,6 +13,7 @@ from hydra.core.hydra_config import HydraConfig
 from hydra.core.utils import JobReturn, JobRuntime, JobStatus, _save_config, filter_overrides
 from omegaconf import OmegaConf
 
+from implicit_bias.app.build import RUNTIME_KEYS
 from implicit_bias.app.launcher.jobs import Job
 from implicit_bias.app.rundir import COMPLETE_MARKER, save_run
 from implicit_bias.errors import ConfigError
@@ -20,7 +21,7 @@ from implicit_bias.experiment import Experiment
 from implicit_bias.result import Result
 
 #: Keys of the task config that do not change results (ignored when checking a completed run).
-_NOT_RESULTS = ("progress",)
+_NOT_RESULTS = RUNTIME_KEYS
 
 
 def save_point(

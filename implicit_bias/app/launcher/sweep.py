@@ -123,6 +123,8 @@ class BatchedSweep:
         self.hydra_context = hydra_context
         self.task_function = task_function
         self.resume = resume_command(config)
+        #: The signals received while launching (``signals_as_interrupt``).
+        self._received: list[int] = []
 
     def launch(self, job_overrides: Sequence[Sequence[str]], initial_job_idx: int):
         """Run the jobs; returns one ``JobReturn`` per job, in order."""
@@ -181,6 +183,7 @@ class BatchedSweep:
 
         interrupted = None
         with signals_as_interrupt() as received:
+            self._received = received
             try:
                 for gi, (exp, reference, members) in enumerate(built):
                     try:
@@ -237,7 +240,8 @@ class BatchedSweep:
         returns: dict[int, JobReturn],
     ) -> None:
         first = members[0].values
-        configure_jax(first["dtype"])  # before any array of the group is created
+        # Before any array of the group is created.
+        configure_jax(first["dtype"], first.get("compilation_cache", "auto"))
         continuous = exp.integrator.continuous
         by_idx = {m.idx: m for m in members}
         horizons = [float(m.values["t1" if continuous else "steps"]) for m in members]
@@ -271,6 +275,12 @@ class BatchedSweep:
                 run_seconds += wall
                 batch = {"size": len(chunk.points), "padded_size": chunk.size}
                 for pos, idx in enumerate(chunk.points):
+                    # The signal's KeyboardInterrupt may have been raised inside code that
+                    # swallows exceptions (a plotting failure is logged, not raised; one
+                    # raised inside a compiled extension comes out as another error): stop
+                    # between points on the signal itself.
+                    if self._received:
+                        raise KeyboardInterrupt
                     returns[idx] = rundirs.save_point(
                         by_idx[idx],
                         result[pos],
