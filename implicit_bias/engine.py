@@ -111,13 +111,19 @@ def _initial_and_final(exp: Experiment, arrays, trainable0, trainable, key, vec)
         )[0]
 
     out = jax.vmap(one)(both, vecs)
-    return jax.tree.map(lambda x: x[0], out), jax.tree.map(lambda x: x[1], out)
+    initial, final = jax.tree.map(lambda x: x[0], out), jax.tree.map(lambda x: x[1], out)
+    optimum = jax.vmap(lambda a: _problem(exp, a).optimal_loss())(arrays)
+    if optimum is not None:  # the smallest training loss, where known (status criteria)
+        final["optimal_loss"] = optimum
+    return initial, final
 
 
-def _status(exp: Experiment, termination: Termination, final: dict[str, Array]) -> Array:
+def _status(
+    exp: Experiment, termination: Termination, initial: dict[str, Array], final: dict[str, Array]
+) -> Array:
     """Each run's status, as its integrator decides it (vmapped over the batch)."""
-    return jax.vmap(exp.integrator.postprocess, in_axes=(0, 0, None))(
-        termination, final, exp.converge_tol
+    return jax.vmap(exp.integrator.postprocess, in_axes=(0, 0, 0, None))(
+        termination, initial, final, exp.converge_tol
     )
 
 
@@ -186,7 +192,7 @@ def _simulate_discrete(
     trainable = integ.params(carry.state)
     initial, final = _initial_and_final(exp, arrays, trainable0, trainable, skey, carry.vec)
     always = jnp.ones(b, bool)
-    status = _status(exp, Termination(carry.alive, always, ~always), final)
+    status = _status(exp, Termination(carry.alive, always, ~always), initial, final)
     reached = jnp.where(carry.alive, carry.step, carry.diverged_at)
     times = jnp.broadcast_to(record_steps, (b, record_steps.shape[0]))
     full, full0 = _full_params(exp, arrays, trainable), _full_params(exp, arrays, trainable0)
@@ -219,7 +225,7 @@ def _simulate_continuous(
     initial, final = _initial_and_final(exp, arrays, trainable0, trainable, skey, vec0)
     finite = _all_finite_batched(trainable) & jnp.isfinite(final["train_loss"])
     alive = finite & (final["train_loss"] <= exp.divergence_threshold)
-    status = _status(exp, Termination(alive, sol.succeeded | sol.event, sol.event), final)
+    status = _status(exp, Termination(alive, sol.succeeded | sol.event, sol.event), initial, final)
     full, full0 = _full_params(exp, arrays, trainable), _full_params(exp, arrays, trainable0)
     return Result(
         scalars, sol.ts, records, initial, final, status, sol.t_final, full, full0, arrays[0]

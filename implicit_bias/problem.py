@@ -98,6 +98,17 @@ class Problem(eqx.Module):
         """Loss on the test set."""
         return self.loss_obj.test(self.model, self.full(trainable), self.data)
 
+    def optimal_loss(self) -> Float[Array, ""] | None:
+        """The model's smallest training loss where it is known, else ``None`` (static):
+        for a model linear in x that can represent every linear predictor
+        (:meth:`~implicit_bias.models.AbstractLinearModel.spans_linear_predictors`: linear,
+        deep linear, signed diagonal), the loss's minimum over linear predictors
+        (:meth:`~implicit_bias.losses.AbstractLoss.linear_optimum`: least squares for the
+        square loss, Newton's method for the logistic and exponential losses)."""
+        if isinstance(self.model, AbstractLinearModel) and self.model.spans_linear_predictors():
+            return self.loss_obj.linear_optimum(self.data)
+        return None
+
     def metrics(self, trainable: Params) -> dict[str, Float[Array, ""]]:
         """Cheap scalars recorded along training (no Hessian); ``test_loss`` only when the data
         set has a test set."""

@@ -2,7 +2,8 @@
 
 Each trajectory writes, in its run directory:
 
-* ``metrics.json``: status and why (``status_reason``), steps (or time) reached, final
+* ``metrics.json``: status and why (``status_reason``, and the numbers each test used,
+  ``status_criteria``), steps (or time) reached, final
   train/test loss, final sharpness with its error bound, squared distance of the predictor to
   w* (``||w - w*||^2 / d``), wall seconds, dtype, JAX backend, versions, and the swept scalars
   as they were given. A value that is not finite (a diverged run's loss) is written as JSON
@@ -35,8 +36,18 @@ from implicit_bias import __version__
 from implicit_bias.app.files import atomic_write
 from implicit_bias.experiment import Experiment
 from implicit_bias.models import AbstractLinearModel
-from implicit_bias.result import CONVERGED, DIVERGED, STATUS_NAMES, Result
+from implicit_bias.result import Result
 from implicit_bias.scalars import SWEPT_KEYS
+from implicit_bias.status import (
+    CONVERGED,
+    DIVERGED,
+    OPTIMUM_RTOL,
+    SADDLE_RTOL,
+    SOLVER_FAILED,
+    STATIONARY,
+    STATUS_NAMES,
+    criteria,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -92,32 +103,70 @@ def given_scalars(values: Mapping[str, Any], continuous: bool) -> dict[str, Any]
     return out
 
 
-def _status_reason(result: Result, exp: Experiment, final: dict[str, Any]) -> str:
-    """Why the run got its status, in words (the status itself is the integrator's)."""
+def status_criteria(result: Result, exp: Experiment) -> dict[str, Any]:
+    """The numbers the run's status was decided from (:func:`implicit_bias.status.criteria`,
+    the same function the integrator applies), as Python scalars: ``metrics.json`` records
+    them under ``status_criteria`` (NaN, written ``null``, where a number is unknown)."""
+    crit = criteria(dict(result.initial), dict(result.final), exp.converge_tol)
+    out = {k: _scalar(v) for k, v in crit.items()}
+    out["converge_tol"] = float(exp.converge_tol)
+    out["saddle_rtol"] = SADDLE_RTOL
+    out["optimum_rtol"] = OPTIMUM_RTOL
+    if exp.integrator.continuous:
+        out["t1"] = _scalar(result.scalars.t1)
+        out["time_reached"] = _scalar(result.reached)
+    return out
+
+
+def _status_reason(result: Result, exp: Experiment, c: dict[str, Any]) -> str:
+    """Why the run got its status, in words (the status itself is the integrator's), from
+    the criteria of :func:`status_criteria`."""
     status = int(result.status)
     continuous = exp.integrator.continuous
     reached = _scalar(result.reached)
     where = f"time {reached:.6g}" if continuous else f"step {reached}"
-    grad = final.get("grad_norm")
-    g = "nan" if grad is None or not math.isfinite(grad) else f"{grad:.3g}"
-    tol = f"converge_tol={exp.converge_tol:g}"
+
+    def f(x) -> str:
+        return "nan" if x is None or not math.isfinite(x) else f"{x:.3g}"
+
+    grad = f"final gradient norm {f(c['grad_norm'])}"
+    grad_tol = f"converge_tol * max(initial gradient norm, initial loss) = {f(c['grad_tol'])}"
+    opt = c["optimal_loss"]
+    gap = (
+        f"; loss gap to the optimum {f(opt)}: {f(c['loss_gap'])} "
+        f"{'<=' if c['optimum_test'] else '>'} {f(c['gap_tol'])}"
+        if math.isfinite(opt)
+        else ""
+    )
     if status == DIVERGED:
         return (
             f"the training loss was not finite or exceeded divergence_threshold="
             f"{exp.divergence_threshold:g} at {where}; the run stopped there (values that are "
             "not finite are written as null, see non_finite)"
         )
-    if status == CONVERGED:
-        if grad is not None and math.isfinite(grad) and grad <= exp.converge_tol:
-            return f"final gradient norm {g} <= {tol}"
-        return f"the integrator's stopping criterion was met at {where}"
-    if continuous and reached < float(result.scalars.t1) * (1 - 1e-6):
+    if status == SOLVER_FAILED:
         return (
-            f"the ODE solver stopped at {where}, before t1={float(result.scalars.t1):g} (its "
-            f"step limit), with final gradient norm {g} > {tol}"
+            f"the ODE solver gave up at {where}, before t1={float(result.scalars.t1):g} (its "
+            f"step limit, integrator.max_steps); {grad}"
         )
+    if status == STATIONARY:
+        if c["never_moved"]:
+            return (
+                "the gradient at initialization is exactly 0 and the loss never changed: the "
+                f"run never moved, from a point not shown to be a minimizer{gap}"
+            )
+        return (
+            f"stopped at a saddle: {grad} <= {grad_tol}, but the smallest Hessian eigenvalue "
+            f"{f(c['min_eigenvalue'])} < -{SADDLE_RTOL:g} * |sharpness| = "
+            f"-{f(c['saddle_tol'])}{gap}"
+        )
+    if status == CONVERGED:
+        if c["gradient_test"] and c["optimum_test"]:
+            return f"{grad} <= {grad_tol}{gap}"
+        return f"the integrator's stopping criterion was met at {where}"
     budget = "t1" if continuous else "steps"
-    return f"the budget ({budget}) ran out at {where} with final gradient norm {g} > {tol}"
+    test = "<=" if c["gradient_test"] else ">"
+    return f"the budget ({budget}) ran out at {where}: {grad} {test} {grad_tol}{gap}"
 
 
 def metrics_dict(
@@ -142,12 +191,14 @@ def metrics_dict(
     sc = result.scalars
     if scalars is None:
         scalars = {k: _scalar(getattr(sc, k)) for k in SWEPT_KEYS}
+    crit = status_criteria(result, exp)
     notes = []
     if "test_loss" not in final:
         notes.append("no test set (the data has none), so no test loss")
     out = {
         "status": STATUS_NAMES[int(result.status)],
-        "status_reason": _status_reason(result, exp, final),
+        "status_reason": _status_reason(result, exp, crit),
+        "status_criteria": crit,
         ("time_reached" if continuous else "steps_reached"): _scalar(result.reached),
         "final_train_loss": final["train_loss"],
         "final_test_loss": final.get("test_loss"),

@@ -5,7 +5,7 @@ import jax
 import jax.numpy as jnp
 
 from ..errors import check
-from ..status import CONVERGED, MAX_STEPS
+from ..status import CONVERGED
 from ._base import AbstractContinuousIntegrator, FlowSolution
 
 _SOLVERS = {
@@ -28,7 +28,8 @@ class GradientFlow(AbstractContinuousIntegrator):
     Attributes:
         solver: one of ``tsit5``, ``dopri5``, ``dopri8``, ``heun``, ``bosh3``.
         rtol, atol: tolerances of the step-size controller.
-        max_steps: cap on solver steps (static; a run hitting it is recorded as ``max_steps``).
+        max_steps: cap on solver steps (static; a run hitting it is recorded as
+            ``solver_failed``, with the time it reached).
         loss_tol: stop once the training loss is below this value (``None``: never).
     """
 
@@ -101,11 +102,11 @@ class GradientFlow(AbstractContinuousIntegrator):
             event=sol.result == diffrax.RESULTS.event_occurred,
         )
 
-    def postprocess(self, termination, final, converge_tol):
-        """As the default (gradient norm), plus: a run stopped by the ``loss_tol`` event with
-        a final training loss below ``loss_tol`` is ``converged``; a solve that gave up before
-        ``t1`` (the solver's ``max_steps``) without diverging is ``max_steps``."""
-        status = super().postprocess(termination, final, converge_tol)
+    def postprocess(self, termination, initial, final, converge_tol):
+        """As the default, plus: a run stopped by the ``loss_tol`` event with a final training
+        loss below ``loss_tol`` is ``converged``. A solve that gave up before ``t1`` (the
+        solver's ``max_steps``) without diverging is ``solver_failed`` (the default)."""
+        status = super().postprocess(termination, initial, final, converge_tol)
         if self.loss_tol is not None:
             # 1e-7 relative slack: the event fires on the loss at the solver's step, which the
             # recomputed final loss matches to rounding.
@@ -115,4 +116,4 @@ class GradientFlow(AbstractContinuousIntegrator):
                 CONVERGED,
                 status,
             )
-        return jnp.where(~termination.solver_ok & termination.alive, MAX_STEPS, status)
+        return status
