@@ -33,7 +33,7 @@ import jax
 import numpy as np
 
 from implicit_bias import __version__
-from implicit_bias.app.files import atomic_write
+from implicit_bias.app.files import OutputError, atomic_write, is_write_error
 from implicit_bias.experiment import Experiment
 from implicit_bias.models import AbstractLinearModel
 from implicit_bias.result import Result
@@ -77,8 +77,20 @@ def _json_safe(obj: Any) -> Any:
 
 
 def is_complete(run_dir: str | os.PathLike) -> bool:
-    """Whether a run directory was fully written."""
-    return (Path(run_dir) / COMPLETE_MARKER).is_file()
+    """Whether a run directory was fully written: its ``metrics.json`` exists and is a JSON
+    object with a ``status`` (a truncated or corrupted one, whatever made it, is not trusted:
+    the run is redone)."""
+    marker = Path(run_dir) / COMPLETE_MARKER
+    try:
+        metrics = json.loads(marker.read_text())
+    except (OSError, ValueError):
+        if marker.is_file():
+            logger.warning("%s is not valid JSON: the run will be redone", marker)
+        return False
+    if not isinstance(metrics, dict) or metrics.get("status") not in STATUS_NAMES:
+        logger.warning("%s has no valid status: the run will be redone", marker)
+        return False
+    return True
 
 
 def _scalar(x) -> Any:
@@ -261,9 +273,27 @@ def save_run(
 
     ``scalars``: the swept scalars as given (see :func:`metrics_dict`). Returns the content of
     ``metrics.json`` as computed (floats that are not finite stay NaN/inf here; the file has
-    ``null``)."""
+    ``null``).
+
+    Raises:
+        OutputError: a file could not be written (full disk, read-only folder: one line). The
+            directory is then incomplete (no ``metrics.json``; one from an earlier run there is
+            removed first), so a later run redoes it rather than trusting it.
+    """
     run_dir = Path(run_dir)
+    try:
+        return _save_run(run_dir, result, exp, wall_seconds, plots, save_data, extra, scalars)
+    except OSError as e:
+        if is_write_error(e):
+            raise OutputError(run_dir, e) from e
+        raise
+
+
+def _save_run(run_dir, result, exp, wall_seconds, plots, save_data, extra, scalars):
     run_dir.mkdir(parents=True, exist_ok=True)
+    # The directory is incomplete until its new metrics.json is written: an older one (a
+    # rerun with skip_completed=false) must not mark a mix of old and new files complete.
+    (run_dir / COMPLETE_MARKER).unlink(missing_ok=True)
     time_key = "t" if exp.integrator.continuous else "step"
     save_npz(
         run_dir / "trajectory.npz",
