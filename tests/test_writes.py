@@ -17,7 +17,8 @@ from pathlib import Path
 import jax
 import numpy as np
 import pytest
-from test_sweep import _multirun, _run_dirs
+from test_errors import run_cli
+from test_sweep import _run_dirs
 
 import implicit_bias as ib
 from implicit_bias.app import rundir as rundir_mod
@@ -160,38 +161,41 @@ def test_second_sweep_into_the_same_folder_waits_then_skips(tmp_path):
     assert [is_complete(d) for d in _run_dirs(sweep_dir)] == [True, True]
 
 
-def test_sweep_on_a_full_disk_stops_with_one_line_and_resumes(tmp_path, monkeypatch, capsys):
+def test_sweep_on_a_full_disk_stops_with_one_line_and_resumes(tmp_path, monkeypatch):
     """The disk fills while the 2nd of 3 points is written: the sweep stops with one line
     (exit status 1) naming the folder, the reason, what is complete and the resume command;
     point 0 is complete, point 1 is not (no metrics.json). Resumed on a writable disk, it
     redoes points 1 and 2 only. A corrupted metrics.json (point 0) is then redone."""
     sweep_dir = tmp_path / "sweep"
-    args = [*TINY, "lr=0.01,0.02,0.03", "hydra.launcher.max_batch_size=3"]
-    args += [f"hydra.sweep.dir={sweep_dir}"]
+    args = ["-m", *TINY, "lr=0.01,0.02,0.03", "hydra.launcher.max_batch_size=3"]
     _failing_npz(monkeypatch, 5, errno.ENOSPC)  # 4 npz files per point: point 1's first one
-    with pytest.raises(SystemExit) as info:
-        _multirun(*args)
-    assert info.value.code == 1
-    err = [line for line in capsys.readouterr().err.splitlines() if line.startswith("Error:")]
-    assert len(err) == 1
-    assert "No space left on device (ENOSPC)" in err[0]
-    assert "1 of 3 points are complete" in err[0] and "hydra.sweep.dir=" in err[0]
+    code, err = run_cli(args, sweep_dir)
+    assert code == 1, err
+    lines = [line for line in err.splitlines() if line.strip()]
+    assert len(lines) == 1 and lines[0].startswith("Error: cannot write "), err
+    assert "No space left on device (ENOSPC)" in lines[0]
+    assert "1 of 3 points are complete" in lines[0] and "hydra.sweep.dir=" in lines[0]
     dirs = _run_dirs(sweep_dir)
     assert is_complete(dirs[0]) and not is_complete(dirs[1])
     assert not (sweep_dir / "sweep.nc").exists()
     first = (dirs[0] / COMPLETE_MARKER).read_text()
 
     monkeypatch.undo()
-    _multirun(*args)
+    code, err = run_cli(args, sweep_dir)
+    assert code in (0, None), err
     dirs = _run_dirs(sweep_dir)
     assert all(is_complete(d) for d in dirs) and len(dirs) == 3
     assert (dirs[0] / COMPLETE_MARKER).read_text() == first  # skipped, not redone
 
     (dirs[0] / COMPLETE_MARKER).write_text(first[: len(first) // 2])  # truncated
-    _multirun(*args)
+    code, err = run_cli(args, sweep_dir)
+    assert code in (0, None), err
     redone = json.loads((dirs[0] / COMPLETE_MARKER).read_text())
     old = json.loads(first)
-    assert redone["final_train_loss"] == old["final_train_loss"]  # the same run, again
+    assert redone["scalars"] == old["scalars"]
+    # The same run again, now alone in its batch (before: in a batch of 3): float64 results
+    # agree to rounding; XLA may order a reduction differently for another batch size.
+    assert redone["final_train_loss"] == pytest.approx(old["final_train_loss"], rel=1e-13)
     ds = load_sweep(sweep_dir)
     assert ds.sizes["lr"] == 3 and np.all(np.asarray(ds.status) >= 0)
 

@@ -118,9 +118,18 @@ def given_scalars(values: Mapping[str, Any], continuous: bool) -> dict[str, Any]
 def status_criteria(result: Result, exp: Experiment) -> dict[str, Any]:
     """The numbers the run's status was decided from (:func:`implicit_bias.status.criteria`,
     the same function the integrator applies), as Python scalars: ``metrics.json`` records
-    them under ``status_criteria`` (NaN, written ``null``, where a number is unknown)."""
+    them under ``status_criteria``: ``None`` (``null``) where a number is not known (no
+    optimal loss for this model and loss; no smallest eigenvalue with ``sharpness=none``)."""
     crit = criteria(dict(result.initial), dict(result.final), exp.converge_tol)
     out = {k: _scalar(v) for k, v in crit.items()}
+    unknown = []
+    if "optimal_loss" not in result.final:
+        unknown += ["optimal_loss", "loss_gap", "gap_tol"]
+    if not np.isfinite(result.final.get("min_eigenvalue", np.nan)):
+        unknown += ["min_eigenvalue"]
+    if not np.isfinite(result.final.get("sharpness", np.nan)):
+        unknown += ["saddle_tol"]
+    out.update(dict.fromkeys(unknown))
     out["converge_tol"] = float(exp.converge_tol)
     out["saddle_rtol"] = SADDLE_RTOL
     out["optimum_rtol"] = OPTIMUM_RTOL
@@ -147,7 +156,7 @@ def _status_reason(result: Result, exp: Experiment, c: dict[str, Any]) -> str:
     gap = (
         f"; loss gap to the optimum {f(opt)}: {f(c['loss_gap'])} "
         f"{'<=' if c['optimum_test'] else '>'} {f(c['gap_tol'])}"
-        if math.isfinite(opt)
+        if opt is not None and math.isfinite(opt)
         else ""
     )
     if status == DIVERGED:
