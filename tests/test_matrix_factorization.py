@@ -468,3 +468,34 @@ def test_sensing_gradient_flow_reaches_min_trace_psd():
     ]
     assert dist[0] > 0.2
     assert dist[1] <= 2 * SENSING_ALPHAS[1] and dist[2] <= 2 * SENSING_ALPHAS[2]
+
+
+def test_gaussian_positive_det_draws_a_product_with_positive_determinant():
+    """init.positive_det: det(W_N ... W_1) > 0 for every key (about half the plain draws have
+    det < 0); a draw that already has det > 0 is returned unchanged, and the flipped ones differ
+    from the plain draw by the sign of W1's first row only."""
+    from implicit_bias.errors import ConfigError
+    from implicit_bias.inits import Gaussian
+    from implicit_bias.models import Linear
+
+    for depth in (2, 3):
+        model = MatrixFactorization(kind="deep", dim=2, depth=depth)
+        flipped = 0
+        for k in range(40):
+            key = jax.random.key(k)
+            plain = Gaussian()(key, model, jnp.float64(1e-3), jnp.float64)
+            fixed = Gaussian(positive_det=True)(key, model, jnp.float64(1e-3), jnp.float64)
+            det = np.linalg.det(np.asarray(model.matrix(fixed)))
+            assert det > 0
+            same = np.linalg.det(np.asarray(model.matrix(plain))) > 0
+            flipped += not same
+            for name in plain:
+                a, b = np.asarray(plain[name]), np.asarray(fixed[name])
+                if same or name != "W1":
+                    np.testing.assert_array_equal(a, b)
+                else:
+                    np.testing.assert_array_equal(b, np.vstack([-a[:1], a[1:]]))
+        assert 5 < flipped < 35  # a fair share of the draws needed the flip
+    with pytest.raises(ConfigError, match=r"^init\.positive_det="):
+        one = jnp.ones((), jnp.float64)
+        Gaussian(positive_det=True)(jax.random.key(0), Linear(input_dim=3), one, jnp.float64)
