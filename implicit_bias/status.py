@@ -22,8 +22,9 @@ statuses are decided in this order:
    * *saddle*: the gradient test holds and ``lambda_min < -SADDLE_RTOL * |lambda_max|``
      (a negative Ritz/Rayleigh value bounds the true ``lambda_min`` from above, so this
      certifies a direction of negative curvature; the relative margin absorbs rounding).
-5. ``converged``: the *gradient test* ``g_T <= converge_tol * max(g_0, L_0)`` (relative to the
-   initial gradient and to the loss scale) holds and, when ``L*`` is known, so does the
+5. ``converged``: the *gradient test* ``g_T <= max(converge_tol, 100 eps) * max(g_0, L_0)``
+   (relative to the initial gradient and to the loss scale; ``eps`` the dtype's roundoff,
+   :data:`ROUNDING_FLOOR`) holds and, when ``L*`` is known, so does the
    *optimum test* ``L_T - L* <= OPTIMUM_RTOL * max(L_0 - L*, |L*|)``.
 6. ``max_steps``: otherwise: the budget (``steps``, or ``t1``) ran out before the run was
    shown converged (still moving, or crawling on a flat stretch far from the optimum).
@@ -41,6 +42,11 @@ STATUS_NAMES = ("converged", "diverged", "max_steps", "stationary", "solver_fail
 #: float32), far above this margin; the saddles of deep linear nets near the origin have
 #: ``|lambda_min|`` comparable to ``lambda_max`` (ratio ~0.9 at scale 0.1).
 SADDLE_RTOL = 1e-3
+#: The gradient test's relative tolerance is at least this many units of roundoff of the run's
+#: dtype: a gradient computed in float32 is not resolved below ~1e-6 of its scale (1.2e-5 with
+#: this floor), so a float64 tolerance (``converge_tol=1e-8``) still means something in
+#: float32; in float64 the floor (2.2e-14) is below every preset's tolerance.
+ROUNDING_FLOOR = 100
 #: The optimum test's tolerance on the loss gap, relative to the initial gap (or to ``|L*|``).
 OPTIMUM_RTOL = 1e-3
 
@@ -64,7 +70,8 @@ def criteria(
     g0, gT = initial["grad_norm"], final["grad_norm"]
     L0, LT = initial["train_loss"], final["train_loss"]
     nan = jnp.full((), jnp.nan, LT.dtype)
-    grad_tol = converge_tol * jnp.maximum(g0, L0)
+    rtol = jnp.maximum(converge_tol, ROUNDING_FLOOR * jnp.finfo(LT.dtype).eps)
+    grad_tol = rtol * jnp.maximum(g0, L0)
     gradient_test = gT <= grad_tol
     opt = final.get("optimal_loss", nan)
     known = jnp.isfinite(opt)

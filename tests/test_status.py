@@ -169,3 +169,20 @@ def test_decision_table(kw, expected):
     """Each rule of the README's table, on hand-made numbers."""
     got = int(decide(_crit(**kw)))
     assert got == expected, (kw, STATUS_NAMES[got])
+
+
+def test_gradient_tolerance_has_a_rounding_floor():
+    """converge_tol = 1e-8 (a float64 tolerance) and g_T = 1e-6 g_0: in float32 the gradient is
+    not resolved below ~1e-6 of its scale, so the floor 100 eps = 1.2e-5 applies (converged); in
+    float64 the floor is 2.2e-14 and the tolerance 1e-8 decides (max_steps)."""
+    for dtype, expected in ((jnp.float32, CONVERGED), (jnp.float64, MAX_STEPS)):
+        one = jnp.ones((), dtype)
+        c = criteria(
+            {"grad_norm": one, "train_loss": one},
+            {"grad_norm": 1e-6 * one, "train_loss": 0.5 * one},
+            1e-8,
+        )
+        assert int(decide(c)) == expected, dtype
+        assert float(c["grad_tol"]) == pytest.approx(
+            max(1e-8, 100 * float(jnp.finfo(dtype).eps)), rel=1e-6
+        )

@@ -42,6 +42,7 @@ from implicit_bias.status import (
     CONVERGED,
     DIVERGED,
     OPTIMUM_RTOL,
+    ROUNDING_FLOOR,
     SADDLE_RTOL,
     SOLVER_FAILED,
     STATIONARY,
@@ -131,6 +132,8 @@ def status_criteria(result: Result, exp: Experiment) -> dict[str, Any]:
         unknown += ["saddle_tol"]
     out.update(dict.fromkeys(unknown))
     out["converge_tol"] = float(exp.converge_tol)
+    floor = ROUNDING_FLOOR * float(np.finfo(exp.dtype).eps)
+    out["gradient_rtol"] = max(float(exp.converge_tol), floor)
     out["saddle_rtol"] = SADDLE_RTOL
     out["optimum_rtol"] = OPTIMUM_RTOL
     if exp.integrator.continuous:
@@ -151,7 +154,10 @@ def _status_reason(result: Result, exp: Experiment, c: dict[str, Any]) -> str:
         return "nan" if x is None or not math.isfinite(x) else f"{x:.3g}"
 
     grad = f"final gradient norm {f(c['grad_norm'])}"
-    grad_tol = f"converge_tol * max(initial gradient norm, initial loss) = {f(c['grad_tol'])}"
+    grad_tol = (
+        "max(converge_tol, 100 eps) * max(initial gradient norm, initial loss) = "
+        f"{f(c['grad_tol'])}"
+    )
     opt = c["optimal_loss"]
     gap = (
         f"; loss gap to the optimum {f(opt)}: {f(c['loss_gap'])} "
