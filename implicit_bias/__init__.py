@@ -34,6 +34,7 @@ from .errors import ConfigError as ConfigError
 from .experiment import Experiment as Experiment
 from .experiment import SharpnessSpec as SharpnessSpec
 from .inits import AbstractInit as AbstractInit
+from .inits import Balanced as Balanced
 from .inits import Constant as Constant
 from .inits import Gaussian as Gaussian
 from .inits import Identity as Identity

@@ -470,32 +470,26 @@ def test_sensing_gradient_flow_reaches_min_trace_psd():
     assert dist[1] <= 2 * SENSING_ALPHAS[1] and dist[2] <= 2 * SENSING_ALPHAS[2]
 
 
-def test_gaussian_positive_det_draws_a_product_with_positive_determinant():
-    """init.positive_det: det(W_N ... W_1) > 0 for every key (about half the plain draws have
-    det < 0); a draw that already has det > 0 is returned unchanged, and the flipped ones differ
-    from the plain draw by the sign of W1's first row only."""
-    from implicit_bias.errors import ConfigError
-    from implicit_bias.inits import Gaussian
-    from implicit_bias.models import Linear
+@pytest.mark.parametrize("depth", [2, 3])
+def test_balanced_init_has_positive_determinant_and_is_balanced(depth):
+    """init=balanced: W_N ... W_1 = alpha^N A with det A > 0 for every key (about half the
+    plain Gaussian draws have det < 0), factors balanced to rounding (W_{j+1}^T W_{j+1} =
+    W_j W_j^T, float64: 1e-12 relative), singular values alpha sigma(A)^(1/N)."""
+    from implicit_bias.inits import Balanced
 
-    for depth in (2, 3):
-        model = MatrixFactorization(kind="deep", dim=2, depth=depth)
-        flipped = 0
-        for k in range(40):
-            key = jax.random.key(k)
-            plain = Gaussian()(key, model, jnp.float64(1e-3), jnp.float64)
-            fixed = Gaussian(positive_det=True)(key, model, jnp.float64(1e-3), jnp.float64)
-            det = np.linalg.det(np.asarray(model.matrix(fixed)))
-            assert det > 0
-            same = np.linalg.det(np.asarray(model.matrix(plain))) > 0
-            flipped += not same
-            for name in plain:
-                a, b = np.asarray(plain[name]), np.asarray(fixed[name])
-                if same or name != "W1":
-                    np.testing.assert_array_equal(a, b)
-                else:
-                    np.testing.assert_array_equal(b, np.vstack([-a[:1], a[1:]]))
-        assert 5 < flipped < 35  # a fair share of the draws needed the flip
-    with pytest.raises(ConfigError, match=r"^init\.positive_det="):
+    model = MatrixFactorization(kind="deep", dim=2, depth=depth)
+    alpha = 1e-1
+    for k in range(20):
+        p = Balanced()(jax.random.key(k), model, jnp.float64(alpha), jnp.float64)
+        X = np.asarray(model.matrix(p))
+        assert np.linalg.det(X) > 0
+        W = [np.asarray(p[f"W{j}"]) for j in range(1, depth + 1)]
+        for lo, hi in zip(W[:-1], W[1:], strict=True):
+            np.testing.assert_allclose(hi.T @ hi, lo @ lo.T, rtol=1e-12, atol=1e-14)
+        s = np.linalg.svd(X, compute_uv=False)
+        np.testing.assert_allclose(
+            np.linalg.svd(W[0], compute_uv=False), s ** (1 / depth), rtol=1e-12
+        )
+    with pytest.raises(ConfigError, match=r"^init='?balanced"):
         one = jnp.ones((), jnp.float64)
-        Gaussian(positive_det=True)(jax.random.key(0), Linear(input_dim=3), one, jnp.float64)
+        Balanced()(jax.random.key(0), MLP(input_dim=3, width=4, depth=2), one, jnp.float64)
