@@ -160,16 +160,14 @@ def run_preset(name: str, dtype: str) -> list[dict]:
     return rows
 
 
+BEGIN, END = "<!-- table: benchmarks/preset_robustness.py -->", "<!-- /table -->"
+
+
 def write_doc(rows: list[dict]) -> None:
+    """The table, written between the markers of docs/presets.md (the rest of the page is
+    prose, kept as it is)."""
     lines = [
-        "# Preset robustness",
-        "",
-        "Every preset (`+experiment=NAME`) run in float64 and float32, alone (`single`) and as",
-        "the first run of a batch of four seeds (`batched`: another summation order), and its",
-        "documented outcome checked on the run's `metrics.json` (status and reference). Made by",
-        "`python benchmarks/preset_robustness.py` (the criteria and tolerances are in its",
-        "docstring and `OUTCOMES`); every number is in `outputs/preset_robustness.jsonl`.",
-        "",
+        BEGIN,
         "| preset | dtype | mode | outcome holds | decided on | status | batched = single |",
         "|---|---|---|---|---|---|---|",
     ]
@@ -180,8 +178,13 @@ def write_doc(rows: list[dict]) -> None:
             f"{'yes' if r['holds'] else '**no**'} | {r['decided_on']} | {r['status']} | {same} |"
         )
     held = sum(r["holds"] for r in rows)
-    lines += ["", f"{held} of {len(rows)} runs hold their preset's documented outcome.", ""]
-    DOC.write_text("\n".join(lines))
+    lines += ["", f"{held} of {len(rows)} runs hold their preset's documented outcome.", END]
+    table = "\n".join(lines)
+    text = DOC.read_text() if DOC.exists() else ""
+    if BEGIN not in text or END not in text:
+        text = f"# Preset robustness\n\n{BEGIN}\n{END}\n"
+    head, rest = text.split(BEGIN, 1)
+    DOC.write_text(head + table + rest.split(END, 1)[1])
 
 
 def main(names: list[str]) -> int:
