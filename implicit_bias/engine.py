@@ -114,7 +114,7 @@ def _initial_and_final(exp: Experiment, arrays, trainable0, trainable, key, vec)
     initial, final = jax.tree.map(lambda x: x[0], out), jax.tree.map(lambda x: x[1], out)
     optimum = jax.vmap(lambda a: _problem(exp, a).optimal_loss())(arrays)
     if optimum is not None:  # the smallest training loss, where known (status criteria)
-        final["optimal_loss"] = optimum
+        final["optimal_loss"], final["optimum_attained"] = optimum
     return initial, final
 
 

@@ -98,8 +98,10 @@ class Problem(eqx.Module):
         """Loss on the test set."""
         return self.loss_obj.test(self.model, self.full(trainable), self.data)
 
-    def optimal_loss(self) -> Float[Array, ""] | None:
-        """The model's smallest training loss where it is known, else ``None`` (static):
+    def optimal_loss(self) -> tuple[Float[Array, ""], Array] | None:
+        """The model's smallest training loss (its infimum) where it is known, and whether
+        it is attained (``False`` on separable data for the logistic and exponential losses:
+        no minimizer exists), else ``None`` (static):
         for a model linear in x that can represent every linear predictor
         (:meth:`~implicit_bias.models.AbstractLinearModel.spans_linear_predictors`: linear,
         deep linear, signed diagonal), the loss's minimum over linear predictors

@@ -24,8 +24,9 @@ statuses are decided in this order:
      certifies a direction of negative curvature; the relative margin absorbs rounding).
 5. ``converged``: the *gradient test* ``g_T <= max(converge_tol, 100 eps) * max(g_0, L_0)``
    (relative to the initial gradient and to the loss scale; ``eps`` the dtype's roundoff,
-   :data:`ROUNDING_FLOOR`) holds and, when ``L*`` is known, so does the
-   *optimum test* ``L_T - L* <= OPTIMUM_RTOL * max(L_0 - L*, |L*|)``.
+   :data:`ROUNDING_FLOOR`) holds and, when ``L*`` is known, it is attained (not on separable
+   data for the logistic and exponential losses: no minimizer, ``optimum_attained``) and so
+   does the *optimum test* ``L_T - L* <= OPTIMUM_RTOL * max(L_0 - L*, |L*|)``.
 6. ``max_steps``: otherwise: the budget (``steps``, or ``t1``) ran out before the run was
    shown converged (still moving, or crawling on a flat stretch far from the optimum).
 """
@@ -75,9 +76,11 @@ def criteria(
     gradient_test = gT <= grad_tol
     opt = final.get("optimal_loss", nan)
     known = jnp.isfinite(opt)
+    attained = jnp.asarray(final.get("optimum_attained", True), bool)
     gap = LT - opt
     gap_tol = OPTIMUM_RTOL * jnp.maximum(L0 - opt, jnp.abs(opt))
-    at_optimum = known & (gap <= gap_tol)
+    # An infimum that no finite point attains (separable data): no run is at a minimizer.
+    at_optimum = known & attained & (gap <= gap_tol)
     optimum_test = ~known | at_optimum
     lam_min = final.get("min_eigenvalue", nan)
     lam_max = final.get("sharpness", nan)
@@ -93,6 +96,7 @@ def criteria(
         "optimal_loss": opt,
         "loss_gap": gap,
         "gap_tol": gap_tol,
+        "optimum_attained": attained | ~known,
         "optimum_test": optimum_test,
         "min_eigenvalue": lam_min,
         "saddle_tol": saddle_tol,

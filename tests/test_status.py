@@ -186,3 +186,30 @@ def test_gradient_tolerance_has_a_rounding_floor():
         assert float(c["grad_tol"]) == pytest.approx(
             max(1e-8, 100 * float(jnp.finfo(dtype).eps)), rel=1e-6
         )
+
+
+def test_separable_logistic_has_no_minimizer_and_is_never_converged():
+    """Separable data (labels the sign of x . w): the logistic loss's infimum 0 is not attained
+    (Newton's iterate keeps growing), so a run whose gradient passes even a loose tolerance is
+    ``max_steps``, not ``converged``; on non-separable data the optimum is attained."""
+    rng = np.random.default_rng(1)
+    X = rng.normal(size=(40, 3))
+    y = np.sign(X @ np.array([1.0, -2.0, 0.5]))
+    exp = ib.Experiment(
+        model=ib.Linear(input_dim=3),
+        data=ib.ArrayData(X, y, task="classification"),
+        init=ib.Zero(),
+        integrator=ib.GD(),
+        loss=ib.Logistic(),
+        sharpness=ib.SharpnessSpec(method="none", track=False),
+        dtype="float64",
+        converge_tol=0.5,  # the gradient test passes: only the missing minimizer decides
+    )
+    run = ib.run_trajectory(exp, lr=1.0, steps=2000)
+    c = metrics_dict(run, exp, 0.0)["status_criteria"]
+    assert c["gradient_test"] is True and c["optimum_attained"] is False
+    assert run.status_names() == "max_steps"
+    X2, y2 = _logistic_data(n=60, d=3)
+    exp2 = ib.Experiment(**{**exp.__dict__, "data": ib.ArrayData(X2, y2, task="classification")})
+    run2 = ib.run_trajectory(exp2, lr=1.0, steps=10)
+    assert bool(run2.final["optimum_attained"])

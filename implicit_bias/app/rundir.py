@@ -125,7 +125,7 @@ def status_criteria(result: Result, exp: Experiment) -> dict[str, Any]:
     out = {k: _scalar(v) for k, v in crit.items()}
     unknown = []
     if "optimal_loss" not in result.final:
-        unknown += ["optimal_loss", "loss_gap", "gap_tol"]
+        unknown += ["optimal_loss", "optimum_attained", "loss_gap", "gap_tol"]
     if not np.isfinite(result.final.get("min_eigenvalue", np.nan)):
         unknown += ["min_eigenvalue"]
     if not np.isfinite(result.final.get("sharpness", np.nan)):
@@ -159,12 +159,17 @@ def _status_reason(result: Result, exp: Experiment, c: dict[str, Any]) -> str:
         f"{f(c['grad_tol'])}"
     )
     opt = c["optimal_loss"]
-    gap = (
-        f"; loss gap to the optimum {f(opt)}: {f(c['loss_gap'])} "
-        f"{'<=' if c['optimum_test'] else '>'} {f(c['gap_tol'])}"
-        if opt is not None and math.isfinite(opt)
-        else ""
-    )
+    gap = ""
+    if opt is not None and math.isfinite(opt) and not c["optimum_attained"]:
+        gap = (
+            f"; no parameters attain the infimum of the loss (~{f(opt)}: separable data), so "
+            "no run is at a minimizer"
+        )
+    elif opt is not None and math.isfinite(opt):
+        gap = (
+            f"; loss gap to the optimum {f(opt)}: {f(c['loss_gap'])} "
+            f"{'<=' if c['optimum_test'] else '>'} {f(c['gap_tol'])}"
+        )
     if status == DIVERGED:
         return (
             f"the training loss was not finite or exceeded divergence_threshold="

@@ -6,7 +6,7 @@ from collections.abc import Callable
 import equinox as eqx
 import jax
 import jax.numpy as jnp
-from jaxtyping import Array, Float
+from jaxtyping import Array, Bool, Float
 
 from .._types import Params
 from ..data._dataset import Dataset
@@ -42,9 +42,10 @@ class AbstractLoss(eqx.Module):
             raise ValueError("the data set has no test set, so there is no test loss")
         return self.evaluate(model, params, data.X_test, data.y_test)
 
-    def linear_optimum(self, data: Dataset) -> Float[Array, ""] | None:
+    def linear_optimum(self, data: Dataset) -> tuple[Float[Array, ""], Bool[Array, ""]] | None:
         """The smallest training loss over all linear predictors ``f(x) = w . x`` (its
-        infimum), or ``None`` where this loss does not compute it (the default). A model that
+        infimum) and whether a finite ``w`` attains it, or ``None`` where this loss does not
+        compute it (the default). A model that
         can represent every linear predictor has this as its global minimum
         (:meth:`implicit_bias.problem.Problem.optimal_loss`); the run's status compares its
         final loss with it (:mod:`implicit_bias.status`)."""
@@ -64,7 +65,7 @@ NEWTON_MAX_DIM = 256
 
 def newton_minimum(
     f: Callable[[Array], Array], w0: Float[Array, " d"], iters: int = 40
-) -> Float[Array, ""]:
+) -> tuple[Float[Array, ""], Bool[Array, ""]]:
     """The minimum of a smooth convex ``f`` by damped Newton steps from ``w0``.
 
     Each step solves ``H s = g`` in the least-squares sense (a singular Hessian is allowed)
@@ -72,10 +73,13 @@ def newton_minimum(
     increases, so the value returned is an upper bound on the infimum, equal to it up to
     rounding where ``f`` has a minimizer (quadratic convergence). Where the infimum is not
     attained (separable data for the logistic loss) it is a small positive number, not the
-    infimum 0. Returns NaN if the value is not finite."""
+    infimum 0. Returns the value (NaN if not finite) and whether it is attained: the last
+    Newton step is below 1e-6 of the iterate (quadratic convergence to a minimizer), where on
+    separable data the iterate keeps growing (steps ~ ||w|| / k)."""
     sizes = 2.0 ** -jnp.arange(31, dtype=w0.dtype)
 
-    def body(_, w):
+    def body(_, carry):
+        w, _ = carry
         g = jax.grad(f)(w)
         H = jax.hessian(f)(w)
         step = jnp.linalg.lstsq(H, g)[0]
@@ -83,8 +87,10 @@ def newton_minimum(
         vals = jax.vmap(f)(cands)
         vals = jnp.where(jnp.isfinite(vals), vals, jnp.inf)
         k = jnp.argmin(vals)
-        return jnp.where(vals[k] < f(w), cands[k], w)
+        new = jnp.where(vals[k] < f(w), cands[k], w)
+        return new, jnp.linalg.norm(new - w)
 
-    w = jax.lax.fori_loop(0, iters, body, w0)
+    w, last = jax.lax.fori_loop(0, iters, body, (w0, jnp.zeros((), w0.dtype)))
     val = f(w)
-    return jnp.where(jnp.isfinite(val), val, jnp.nan)
+    attained = jnp.isfinite(val) & (last <= 1e-6 * (1 + jnp.linalg.norm(w)))
+    return jnp.where(jnp.isfinite(val), val, jnp.nan), attained

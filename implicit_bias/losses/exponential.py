@@ -19,7 +19,7 @@ class Exponential(AbstractLoss):
     def evaluate(self, model, params, X, y) -> Float[Array, ""]:
         return jnp.mean(jnp.exp(-y * model.apply(params, X)))
 
-    def linear_optimum(self, data) -> Float[Array, ""] | None:
+    def linear_optimum(self, data):
         """The minimum over linear predictors by Newton's method from ``w = 0``
         (:func:`~implicit_bias.losses._base.newton_minimum`): exact to rounding on data that
         are not linearly separable; on separable data (infimum 0, not attained) a small

@@ -21,7 +21,7 @@ class Logistic(AbstractLoss):
         # softplus(-m) = log(1 + exp(-m)), computed stably for large margins.
         return jnp.mean(jnp.logaddexp(0.0, -y * model.apply(params, X)))
 
-    def linear_optimum(self, data) -> Float[Array, ""] | None:
+    def linear_optimum(self, data):
         """The minimum over linear predictors by Newton's method from ``w = 0``
         (:func:`~implicit_bias.losses._base.newton_minimum`): exact to rounding on data that
         are not linearly separable; on separable data (infimum 0, not attained) a small
