@@ -60,6 +60,14 @@ def _razin_cohen(m: dict, dtype: str) -> tuple[bool, str]:
     return ok, f"‖X‖_* = {_fmt(nuc)} (> 10), effective rank {_fmt(erank)} (< 1.01)"
 
 
+def _sensing(m: dict, dtype: str) -> tuple[bool, str]:
+    # At finite alpha GD lands O(alpha) from the min-trace solution (docs/matrix_factorization
+    # .md: ~1e-3 at the preset's alpha = 1e-3; 0.48 at alpha = 0.3): within 10 alpha = 1e-2.
+    v = (m.get("reference") or {}).get("relative_distance")
+    ok = v is not None and math.isfinite(v) and v <= 1e-2
+    return ok, f"relative_distance = {_fmt(v)} (≤ 10 alpha = 0.01: the min-trace PSD solution)"
+
+
 def _landscape(m: dict, dtype: str) -> tuple[bool, str]:
     # "GD stops at a global minimum or at a saddle": the status says which.
     ok = m["status"] in ("converged", "stationary")
@@ -97,7 +105,7 @@ OUTCOMES: dict[str, Outcome] = {
     "early_stopping_gd": _below("distance_to_min_norm", "the limit X⁺y"),
     "early_stopping_ridge": _below("path_error", "the closed-form flow"),
     "matrix_completion": _below("train_residual", "a completion (fits the entries)"),
-    "matrix_sensing": _below("relative_distance", "the min-trace PSD solution X*"),
+    "matrix_sensing": _sensing,
     "max_margin": _margin,
     "max_margin_gaussian": _separable,
     "min_norm": _below("distance_to_shifted_min_norm", "w0 + X⁺(y − X w0)"),
