@@ -35,6 +35,7 @@ from .experiment import Experiment as Experiment
 from .experiment import SharpnessSpec as SharpnessSpec
 from .experiment import SpectrumSpec as SpectrumSpec
 from .inits import AbstractInit as AbstractInit
+from .inits import Balanced as Balanced
 from .inits import Constant as Constant
 from .inits import Gaussian as Gaussian
 from .inits import Identity as Identity

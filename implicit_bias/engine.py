@@ -90,6 +90,8 @@ class _Runs(eqx.Module):
         spectrum_vec: warm start of the spectrum's eigenpairs, ``(b, k, p)`` (the previous
             top vectors, or bottom ones without a top); ``None`` when no eigenpairs are
             measured, so that a run without a spectrum has the carry it always had.
+        optimum: ``(optimal_loss (b,), attained (b,))``, the smallest training loss and whether
+            a finite point attains it, where the problem knows it; else ``None``.
     """
 
     arrays: Any
@@ -102,6 +104,7 @@ class _Runs(eqx.Module):
     vec: Any
     metrics: dict
     status: Any
+    optimum: Any
     spectrum_vec: Any = None
 
 
@@ -369,16 +372,26 @@ def _metric_buffers(exp: Experiment, arrays, trainable: Params, n_slots: int) ->
     }
 
 
-def _status(exp: Experiment, termination: Termination, final: dict) -> Any:
+def _status(exp: Experiment, termination: Termination, initial: dict, final: dict) -> Any:
     """Each run's status, as its integrator decides it (vmapped over the batch)."""
-    return jax.vmap(exp.integrator.postprocess, in_axes=(0, 0, None))(
-        termination, final, exp.converge_tol
+    return jax.vmap(exp.integrator.postprocess, in_axes=(0, 0, 0, None))(
+        termination, initial, final, exp.converge_tol
     )
 
 
+def _initial(runs: _Runs) -> dict:
+    """The first measurement slot (the initial metrics), scalars per run."""
+    return {k: v[:, 0] for k, v in runs.metrics.items() if v.ndim == 2}
+
+
 def _final(runs: _Runs) -> dict:
-    """The last measurement slot (the final metrics), scalars per run."""
-    return {k: v[:, -1] for k, v in runs.metrics.items() if v.ndim == 2}
+    """The last measurement slot (the final metrics), scalars per run, with the smallest
+    training loss and whether a finite point attains it where the problem knows it (the
+    status's optimum test: :meth:`implicit_bias.problem.Problem.optimal_loss`)."""
+    final = {k: v[:, -1] for k, v in runs.metrics.items() if v.ndim == 2}
+    if runs.optimum is not None:
+        final["optimal_loss"], final["optimum_attained"] = runs.optimum
+    return final
 
 
 # --------------------------------------------------------------------------- the programs
@@ -428,6 +441,9 @@ def _start(exp: Experiment, scalars: Scalars, n_slots: int) -> _Runs:
         metrics=_metric_buffers(exp, arrays, trainable0, n_slots),
         status=jnp.zeros(b, jnp.int32),
         spectrum_vec=spectrum_vec,
+        # The smallest training loss where it is known (None otherwise): computed once, read by
+        # the status at the end.
+        optimum=jax.vmap(lambda a: _problem(exp, a).optimal_loss())(arrays),
     )
 
 
@@ -502,7 +518,7 @@ def _discrete_program(exp: Experiment, scalars: Scalars, targets, carry: _Carry,
     carry = lax.while_loop(pending, body, carry)
     runs = carry.runs
     always = jnp.ones_like(runs.alive)
-    status = _status(exp, Termination(runs.alive, always, ~always), _final(runs))
+    status = _status(exp, Termination(runs.alive, always, ~always), _initial(runs), _final(runs))
     return eqx.tree_at(lambda c: c.runs.status, carry, status)
 
 
@@ -547,7 +563,9 @@ def _continuous_program(
     trainable = jax.tree.map(lambda y: y[:, -1], sol.ys)
     finite = _all_finite_batched(trainable) & jnp.isfinite(final["train_loss"])
     alive = finite & (final["train_loss"] <= exp.divergence_threshold)
-    status = _status(exp, Termination(alive, sol.succeeded | sol.event, sol.event), final)
+    status = _status(
+        exp, Termination(alive, sol.succeeded | sol.event, sol.event), _initial(runs), final
+    )
     return eqx.tree_at(lambda c: (c.runs.alive, c.runs.status), carry, (alive, status))
 
 
@@ -761,12 +779,16 @@ class _BatchRun:
             "records": {k: v[:, 1:-1] for k, v in metrics.items() if k not in untracked},
             "initial": {k: v[:, 0] for k, v in metrics.items()},
             "final": {k: v[:, -1] for k, v in metrics.items()},
+            "optimum": host.optimum,
             "status": host.status,
             "reached": reached,
             "runs": host,
         }
         parts = jax.device_put(parts)
         runs = parts.pop("runs")
+        optimum = parts.pop("optimum")
+        if optimum is not None:
+            parts["final"]["optimal_loss"], parts["final"]["optimum_attained"] = optimum
         if exp.integrator.continuous:
             trainable = jax.tree.map(lambda y: y[:, -1], runs.state.ys)
         else:

@@ -36,7 +36,9 @@ class Experiment(eqx.Module):
         dtype: ``float32`` or ``float64``.
         divergence_threshold: a trajectory whose training loss exceeds this (or is not finite)
             is frozen and recorded as diverged.
-        converge_tol: a run whose final gradient norm is at most this is ``converged``.
+        converge_tol: the relative gradient tolerance of ``converged``: a final gradient norm
+            at most ``converge_tol * max(initial gradient norm, initial loss)``
+            (:mod:`implicit_bias.status`).
     """
 
     model: AbstractModel

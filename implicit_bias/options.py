@@ -55,6 +55,7 @@ OPTIONS: dict[str, dict[str, type]] = {
         "sparse_regression": _data.SparseRegression,
     },
     "init": {
+        "balanced": _inits.Balanced,
         "constant": _inits.Constant,
         "gaussian": _inits.Gaussian,
         "identity": _inits.Identity,

@@ -98,6 +98,19 @@ class Problem(eqx.Module):
         """Loss on the test set."""
         return self.loss_obj.test(self.model, self.full(trainable), self.data)
 
+    def optimal_loss(self) -> tuple[Float[Array, ""], Array] | None:
+        """The model's smallest training loss (its infimum) where it is known, and whether
+        it is attained (``False`` on separable data for the logistic and exponential losses:
+        no minimizer exists), else ``None`` (static):
+        for a model linear in x that can represent every linear predictor
+        (:meth:`~implicit_bias.models.AbstractLinearModel.spans_linear_predictors`: linear,
+        deep linear, signed diagonal), the loss's minimum over linear predictors
+        (:meth:`~implicit_bias.losses.AbstractLoss.linear_optimum`: least squares for the
+        square loss, Newton's method for the logistic and exponential losses)."""
+        if isinstance(self.model, AbstractLinearModel) and self.model.spans_linear_predictors():
+            return self.loss_obj.linear_optimum(self.data)
+        return None
+
     def metrics(self, trainable: Params) -> dict[str, Float[Array, ""]]:
         """Cheap scalars recorded along training (no Hessian); ``test_loss`` only when the data
         set has a test set."""

@@ -11,6 +11,8 @@ from .scalars import Scalars
 from .status import CONVERGED as CONVERGED
 from .status import DIVERGED as DIVERGED
 from .status import MAX_STEPS as MAX_STEPS
+from .status import SOLVER_FAILED as SOLVER_FAILED
+from .status import STATIONARY as STATIONARY
 from .status import STATUS_NAMES
 
 
@@ -26,9 +28,11 @@ class Result(eqx.Module):
         initial: metric name -> value at initialization, shape (b,) (or (b, ...)).
         final: metric name -> value at the end, shape (b,) (or (b, ...)). Includes
             ``sharpness``, ``sharpness_error_bound``, ``min_eigenvalue`` when sharpness is
-            measured, and the fields of ``Experiment.spectrum`` when it records any
-            (:data:`~implicit_bias.sharpness.SPECTRUM_AXES`).
-        status: 0 converged, 1 diverged, 2 max_steps; shape (b,).
+            measured, the fields of ``Experiment.spectrum`` when it records any
+            (:data:`~implicit_bias.sharpness.SPECTRUM_AXES`), and ``optimal_loss`` (the
+            smallest training loss) with ``optimum_attained`` where it is known.
+        status: 0 converged, 1 diverged, 2 max_steps, 3 stationary, 4 solver_failed
+            (:mod:`implicit_bias.status`: the criteria); shape (b,).
         reached: steps taken (discrete) or final time (flow); for a diverged run, the step at
             which it diverged. Shape (b,).
         params: final parameters (trainable and frozen), each with a leading batch axis.

@@ -119,8 +119,9 @@ def test_every_stopped_run_is_a_global_minimum_or_a_saddle(depth3):
     assert set(cls[e.init == "gaussian"]) == {"global min"}
     assert set(cls[e.init == "two zero layers"]) == {"strict saddle"}
     assert list(cls[e.init == "zero"]) == ["degenerate critical point"]
-    # The engine's status would call the stuck runs "converged" (gradient exactly 0); the
-    # classification here uses the loss gap and the Hessian instead.
+    # The stuck runs have a gradient exactly 0 (an absolute gradient test, before issue 12,
+    # called them "converged"; the statuses now say "stationary"); the classification here
+    # uses the loss gap and the Hessian.
     np.testing.assert_array_equal(e.grad_norm[e.init != "gaussian"], 0.0)
     for i in np.flatnonzero(cls == "degenerate critical point"):
         order, drops = LS.descent_certificate({k: v[i] for k, v in e.params.items()}, e.X, e.y)

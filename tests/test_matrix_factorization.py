@@ -468,3 +468,28 @@ def test_sensing_gradient_flow_reaches_min_trace_psd():
     ]
     assert dist[0] > 0.2
     assert dist[1] <= 2 * SENSING_ALPHAS[1] and dist[2] <= 2 * SENSING_ALPHAS[2]
+
+
+@pytest.mark.parametrize("depth", [2, 3])
+def test_balanced_init_has_positive_determinant_and_is_balanced(depth):
+    """init=balanced: W_N ... W_1 = alpha^N A with det A > 0 for every key (about half the
+    plain Gaussian draws have det < 0), factors balanced to rounding (W_{j+1}^T W_{j+1} =
+    W_j W_j^T, float64: 1e-12 relative), singular values alpha sigma(A)^(1/N)."""
+    from implicit_bias.inits import Balanced
+
+    model = MatrixFactorization(kind="deep", dim=2, depth=depth)
+    alpha = 1e-1
+    for k in range(20):
+        p = Balanced()(jax.random.key(k), model, jnp.float64(alpha), jnp.float64)
+        X = np.asarray(model.matrix(p))
+        assert np.linalg.det(X) > 0
+        W = [np.asarray(p[f"W{j}"]) for j in range(1, depth + 1)]
+        for lo, hi in zip(W[:-1], W[1:], strict=True):
+            np.testing.assert_allclose(hi.T @ hi, lo @ lo.T, rtol=1e-12, atol=1e-14)
+        s = np.linalg.svd(X, compute_uv=False)
+        np.testing.assert_allclose(
+            np.linalg.svd(W[0], compute_uv=False), s ** (1 / depth), rtol=1e-12
+        )
+    with pytest.raises(ConfigError, match=r"^init='?balanced"):
+        one = jnp.ones((), jnp.float64)
+        Balanced()(jax.random.key(0), MLP(input_dim=3, width=4, depth=2), one, jnp.float64)

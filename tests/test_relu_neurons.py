@@ -624,7 +624,6 @@ def test_mlp_relu_from_zero_first_layer_trains():
     assert np.all(loss < 0.1 * loss0), (loss0, loss)
 
 
-@pytest.mark.xfail(strict=True, reason="statuses: issue 12")
 def test_stuck_run_at_exact_zero_gradient_is_not_converged():
     """Every sample on the dead side of the ReLU: the gradient is exactly 0 and the loss stays
     at (16^2 + 18^2)/3 = 193.3, far from the best possible 0. The run must not be reported as

@@ -25,6 +25,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")  # silence XLA's C++ logging
 import hydra
 from omegaconf import DictConfig
 
+from implicit_bias.app.files import OutputError, is_write_error
 from implicit_bias.app.jaxsetup import configure_jax, quiet_jax_logs
 from implicit_bias.app.messages import error_line, format_number
 from implicit_bias.app.resources import conf_dir
@@ -143,6 +144,11 @@ def _hydra_main(cfg: DictConfig) -> dict | None:
         _discard_refused_run_dir(Path(out_dir))
         print(f"Error: {e}", file=sys.stderr)
         raise SystemExit(2) from None
+    except OutputError as e:
+        # Full disk, read-only folder: one line; the run directory has no metrics.json, so
+        # nothing takes it as complete.
+        print(f"Error: {e}; the run directory {out_dir} is incomplete", file=sys.stderr)
+        raise SystemExit(1) from None
 
 
 def main() -> None:
@@ -166,6 +172,13 @@ def main() -> None:
             raise
         print(f"Error: {error_line(e)}", file=sys.stderr)
         raise SystemExit(2) from None
+    except OSError as e:
+        # Hydra's own writes (the run or sweep directory, .hydra/, multirun.yaml) on a full
+        # disk or in a read-only folder: one line, exit status 1.
+        if user_full_error == "1" or not is_write_error(e):
+            raise
+        print(f"Error: {OutputError(e.filename or '.', e)}", file=sys.stderr)
+        raise SystemExit(1) from None
     finally:
         if user_full_error is None:
             os.environ.pop("HYDRA_FULL_ERROR", None)

@@ -51,6 +51,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from implicit_bias.app.files import atomic_path
+from implicit_bias.app.rundir import is_complete
 from implicit_bias.result import STATUS_NAMES
 from implicit_bias.sharpness import SPECTRUM_AXES
 
@@ -71,6 +72,7 @@ _SKIP = (
     "versions",
     "conventions",
     "status_reason",
+    "status_criteria",
     "notes",
     "non_finite",
 )
@@ -85,7 +87,7 @@ def _runs(sweep_dir: Path) -> list[Path]:
     return sorted(
         p.parent
         for p in sweep_dir.rglob("metrics.json")
-        if (p.parent / ".hydra" / "overrides.yaml").is_file()
+        if (p.parent / ".hydra" / "overrides.yaml").is_file() and is_complete(p.parent)
     )
 
 
@@ -121,6 +123,8 @@ def _scalars(metrics: dict[str, Any], coords: set[str]) -> dict[str, Any]:
     for prefix in ("final", "initial"):
         for k, v in (metrics.get(prefix) or {}).items():
             out.setdefault(f"{prefix}_{k}", _number(v))
+    for k, v in (metrics.get("status_criteria") or {}).items():
+        out.setdefault(f"criteria_{k}", _number(v))
     for k, v in (metrics.get("scalars") or {}).items():
         if k not in coords:
             out[k] = _number(v)

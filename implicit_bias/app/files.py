@@ -8,6 +8,7 @@ the mode ``open()`` would have given a new file (``0666 & ~umask``) before the r
 """
 
 import contextlib
+import errno
 import os
 import tempfile
 from collections.abc import Callable, Iterator
@@ -57,3 +58,68 @@ def atomic_write(path: Path, write: Callable[[BinaryIO], object]) -> None:
     rename (see :func:`atomic_path`)."""
     with atomic_path(path) as tmp, open(tmp, "wb") as f:
         write(f)
+
+
+#: errno values that mean "this output cannot be written" (full disk, quota, read-only or
+#: forbidden folder): a run or sweep that meets one stops with one line (:class:`OutputError`).
+WRITE_ERRNOS = frozenset(
+    {errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EACCES, errno.EPERM, errno.EFBIG}
+)
+
+
+class OutputError(Exception):
+    """An output that could not be written (full disk, read-only folder, ...), as one line:
+    ``cannot write <path>: <reason> (<ERRNO>)``."""
+
+    def __init__(self, path: str | os.PathLike, error: OSError):
+        self.path = Path(path)
+        self.error = error
+        code = errno.errorcode.get(error.errno or 0, str(error.errno))
+        reason = error.strerror or str(error)
+        super().__init__(f"cannot write {self.path}: {reason} ({code})")
+
+
+def is_write_error(e: BaseException) -> bool:
+    """Whether ``e`` is an :class:`OSError` that says an output cannot be written."""
+    return isinstance(e, OSError) and e.errno in WRITE_ERRNOS
+
+
+class Busy(Exception):
+    """The lock of :func:`exclusive_lock` is held by another process."""
+
+
+@contextlib.contextmanager
+def exclusive_lock(path: Path, wait: Callable[[str], None] | None = None) -> Iterator[None]:
+    """Hold an exclusive ``flock`` on ``path`` (created if needed) for the block.
+
+    The lock file records the holder (``pid host time``). If another process holds it,
+    ``wait(holder)`` is called once and the lock is then waited for (the two writers
+    serialize); with ``wait=None``, :class:`Busy` is raised with the holder instead. The lock
+    goes with the process: a killed holder never leaves a stale lock (the file stays, unlocked).
+    ``flock`` is advisory and local: it serializes processes on one machine, and on network
+    file systems only where the server supports it (NFSv4, Lustre with ``flock``).
+    """
+    import fcntl
+    import socket
+    import time
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "a+") as f:
+        try:
+            fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            f.seek(0)
+            holder = f.read().strip() or "unknown"
+            if wait is None:
+                raise Busy(holder) from None
+            wait(holder)
+            fcntl.flock(f, fcntl.LOCK_EX)
+        try:
+            f.seek(0)
+            f.truncate()
+            stamp = time.strftime("%Y-%m-%dT%H:%M:%S")
+            f.write(f"pid {os.getpid()} on {socket.gethostname()} since {stamp}\n")
+            f.flush()
+            yield
+        finally:
+            fcntl.flock(f, fcntl.LOCK_UN)

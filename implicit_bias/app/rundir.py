@@ -2,7 +2,8 @@
 
 Each trajectory writes, in its run directory:
 
-* ``metrics.json``: status and why (``status_reason``), steps (or time) reached, final
+* ``metrics.json``: status and why (``status_reason``, and the numbers each test used,
+  ``status_criteria``), steps (or time) reached, final
   train/test loss, final sharpness with its error bound, squared distance of the predictor to
   w* (``||w - w*||^2 / d``), wall seconds, dtype, JAX backend, versions, and the swept scalars
   as they were given. A value that is not finite (a diverged run's loss) is written as JSON
@@ -37,12 +38,23 @@ import jax
 import numpy as np
 
 from implicit_bias import __version__
-from implicit_bias.app.files import atomic_write
+from implicit_bias.app.files import OutputError, atomic_write, is_write_error
 from implicit_bias.experiment import Experiment
 from implicit_bias.models import AbstractLinearModel
-from implicit_bias.result import CONVERGED, DIVERGED, STATUS_NAMES, Result
+from implicit_bias.result import Result
 from implicit_bias.scalars import SWEPT_KEYS
 from implicit_bias.sharpness import SPECTRUM_AXES
+from implicit_bias.status import (
+    CONVERGED,
+    DIVERGED,
+    OPTIMUM_RTOL,
+    ROUNDING_FLOOR,
+    SADDLE_RTOL,
+    SOLVER_FAILED,
+    STATIONARY,
+    STATUS_NAMES,
+    criteria,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -72,8 +84,20 @@ def _json_safe(obj: Any) -> Any:
 
 
 def is_complete(run_dir: str | os.PathLike) -> bool:
-    """Whether a run directory was fully written."""
-    return (Path(run_dir) / COMPLETE_MARKER).is_file()
+    """Whether a run directory was fully written: its ``metrics.json`` exists and is a JSON
+    object with a ``status`` (a truncated or corrupted one, whatever made it, is not trusted:
+    the run is redone)."""
+    marker = Path(run_dir) / COMPLETE_MARKER
+    try:
+        metrics = json.loads(marker.read_text())
+    except (OSError, ValueError):
+        if marker.is_file():
+            logger.warning("%s is not valid JSON: the run will be redone", marker)
+        return False
+    if not isinstance(metrics, dict) or metrics.get("status") not in STATUS_NAMES:
+        logger.warning("%s has no valid status: the run will be redone", marker)
+        return False
+    return True
 
 
 def _scalar(x) -> Any:
@@ -109,32 +133,89 @@ def given_scalars(values: Mapping[str, Any], continuous: bool) -> dict[str, Any]
     return out
 
 
-def _status_reason(result: Result, exp: Experiment, final: dict[str, Any]) -> str:
-    """Why the run got its status, in words (the status itself is the integrator's)."""
+def status_criteria(result: Result, exp: Experiment) -> dict[str, Any]:
+    """The numbers the run's status was decided from (:func:`implicit_bias.status.criteria`,
+    the same function the integrator applies), as Python scalars: ``metrics.json`` records
+    them under ``status_criteria``: ``None`` (``null``) where a number is not known (no
+    optimal loss for this model and loss; no smallest eigenvalue with ``sharpness=none``)."""
+    crit = criteria(dict(result.initial), dict(result.final), exp.converge_tol)
+    out = {k: _scalar(v) for k, v in crit.items()}
+    unknown = []
+    if "optimal_loss" not in result.final:
+        unknown += ["optimal_loss", "optimum_attained", "loss_gap", "gap_tol"]
+    if not np.isfinite(result.final.get("min_eigenvalue", np.nan)):
+        unknown += ["min_eigenvalue"]
+    if not np.isfinite(result.final.get("sharpness", np.nan)):
+        unknown += ["saddle_tol"]
+    out.update(dict.fromkeys(unknown))
+    out["converge_tol"] = float(exp.converge_tol)
+    floor = ROUNDING_FLOOR * float(np.finfo(exp.dtype).eps)
+    out["gradient_rtol"] = max(float(exp.converge_tol), floor)
+    out["saddle_rtol"] = SADDLE_RTOL
+    out["optimum_rtol"] = OPTIMUM_RTOL
+    if exp.integrator.continuous:
+        out["t1"] = _scalar(result.scalars.t1)
+        out["time_reached"] = _scalar(result.reached)
+    return out
+
+
+def _status_reason(result: Result, exp: Experiment, c: dict[str, Any]) -> str:
+    """Why the run got its status, in words (the status itself is the integrator's), from
+    the criteria of :func:`status_criteria`."""
     status = int(result.status)
     continuous = exp.integrator.continuous
     reached = _scalar(result.reached)
     where = f"time {reached:.6g}" if continuous else f"step {reached}"
-    grad = final.get("grad_norm")
-    g = "nan" if grad is None or not math.isfinite(grad) else f"{grad:.3g}"
-    tol = f"converge_tol={exp.converge_tol:g}"
+
+    def f(x) -> str:
+        return "nan" if x is None or not math.isfinite(x) else f"{x:.3g}"
+
+    grad = f"final gradient norm {f(c['grad_norm'])}"
+    grad_tol = (
+        "max(converge_tol, 100 eps) * max(initial gradient norm, initial loss) = "
+        f"{f(c['grad_tol'])}"
+    )
+    opt = c["optimal_loss"]
+    gap = ""
+    if opt is not None and math.isfinite(opt) and not c["optimum_attained"]:
+        gap = (
+            f"; no parameters attain the infimum of the loss (~{f(opt)}: separable data), so "
+            "no run is at a minimizer"
+        )
+    elif opt is not None and math.isfinite(opt):
+        gap = (
+            f"; loss gap to the optimum {f(opt)}: {f(c['loss_gap'])} "
+            f"{'<=' if c['optimum_test'] else '>'} {f(c['gap_tol'])}"
+        )
     if status == DIVERGED:
         return (
             f"the training loss was not finite or exceeded divergence_threshold="
             f"{exp.divergence_threshold:g} at {where}; the run stopped there (values that are "
             "not finite are written as null, see non_finite)"
         )
-    if status == CONVERGED:
-        if grad is not None and math.isfinite(grad) and grad <= exp.converge_tol:
-            return f"final gradient norm {g} <= {tol}"
-        return f"the integrator's stopping criterion was met at {where}"
-    if continuous and reached < float(result.scalars.t1) * (1 - 1e-6):
+    if status == SOLVER_FAILED:
         return (
-            f"the ODE solver stopped at {where}, before t1={float(result.scalars.t1):g} (its "
-            f"step limit), with final gradient norm {g} > {tol}"
+            f"the ODE solver gave up at {where}, before t1={float(result.scalars.t1):g} (its "
+            f"step limit, integrator.max_steps); {grad}"
         )
+    if status == STATIONARY:
+        if c["never_moved"]:
+            return (
+                "the gradient at initialization is exactly 0 and the loss never changed: the "
+                f"run never moved, from a point not shown to be a minimizer{gap}"
+            )
+        return (
+            f"stopped at a saddle: {grad} <= {grad_tol}, but the smallest Hessian eigenvalue "
+            f"{f(c['min_eigenvalue'])} < -{SADDLE_RTOL:g} * |sharpness| = "
+            f"-{f(c['saddle_tol'])}{gap}"
+        )
+    if status == CONVERGED:
+        if c["gradient_test"] and c["optimum_test"]:
+            return f"{grad} <= {grad_tol}{gap}"
+        return f"the integrator's stopping criterion was met at {where}"
     budget = "t1" if continuous else "steps"
-    return f"the budget ({budget}) ran out at {where} with final gradient norm {g} > {tol}"
+    test = "<=" if c["gradient_test"] else ">"
+    return f"the budget ({budget}) ran out at {where}: {grad} {test} {grad_tol}{gap}"
 
 
 def metrics_dict(
@@ -159,12 +240,14 @@ def metrics_dict(
     sc = result.scalars
     if scalars is None:
         scalars = {k: _scalar(getattr(sc, k)) for k in SWEPT_KEYS}
+    crit = status_criteria(result, exp)
     notes = []
     if "test_loss" not in final:
         notes.append("no test set (the data has none), so no test loss")
     out = {
         "status": STATUS_NAMES[int(result.status)],
-        "status_reason": _status_reason(result, exp, final),
+        "status_reason": _status_reason(result, exp, crit),
+        "status_criteria": crit,
         ("time_reached" if continuous else "steps_reached"): _scalar(result.reached),
         "final_train_loss": final["train_loss"],
         "final_test_loss": final.get("test_loss"),
@@ -229,9 +312,27 @@ def save_run(
 
     ``scalars``: the swept scalars as given (see :func:`metrics_dict`). Returns the content of
     ``metrics.json`` as computed (floats that are not finite stay NaN/inf here; the file has
-    ``null``)."""
+    ``null``).
+
+    Raises:
+        OutputError: a file could not be written (full disk, read-only folder: one line). The
+            directory is then incomplete (no ``metrics.json``; one from an earlier run there is
+            removed first), so a later run redoes it rather than trusting it.
+    """
     run_dir = Path(run_dir)
+    try:
+        return _save_run(run_dir, result, exp, wall_seconds, plots, save_data, extra, scalars)
+    except OSError as e:
+        if is_write_error(e):
+            raise OutputError(run_dir, e) from e
+        raise
+
+
+def _save_run(run_dir, result, exp, wall_seconds, plots, save_data, extra, scalars):
     run_dir.mkdir(parents=True, exist_ok=True)
+    # The directory is incomplete until its new metrics.json is written: an older one (a
+    # rerun with skip_completed=false) must not mark a mix of old and new files complete.
+    (run_dir / COMPLETE_MARKER).unlink(missing_ok=True)
     time_key = "t" if exp.integrator.continuous else "step"
     save_npz(
         run_dir / "trajectory.npz",

@@ -1,6 +1,7 @@
 """Initialization schemes: one file each, all subclasses of :class:`AbstractInit`."""
 
 from ._base import AbstractInit as AbstractInit
+from .balanced import Balanced as Balanced
 from .constant import Constant as Constant
 from .gaussian import Gaussian as Gaussian
 from .identity import Identity as Identity

@@ -12,7 +12,7 @@ from jaxtyping import Array, Bool, Float, Int, PRNGKeyArray
 from .._types import Params
 from ..errors import check_finite_fields
 from ..problem import Problem
-from ..status import CONVERGED, DIVERGED, MAX_STEPS
+from ..status import DIVERGED, SOLVER_FAILED, criteria, decide
 
 
 class Termination(eqx.Module):
@@ -54,23 +54,26 @@ class AbstractIntegrator(eqx.Module):
     def postprocess(
         self,
         termination: Termination,
+        initial: Mapping[str, Array],
         final: Mapping[str, Array],
         converge_tol: float,
     ) -> Int[Array, ""]:
-        """The status code of one finished run.
+        """The status code of one finished run (:mod:`implicit_bias.status`).
 
-        Default: ``diverged`` if the run diverged; else ``converged`` if the final gradient
-        norm is at most ``converge_tol``; else ``max_steps``.
+        Default: ``diverged`` if the run diverged; ``solver_failed`` if a solver gave up;
+        else :func:`implicit_bias.status.decide` on :func:`implicit_bias.status.criteria`
+        (``stationary``, ``converged`` or ``max_steps``).
 
         Args:
             termination: how the run ended.
-            final: the run's final metrics (``grad_norm``, ``train_loss``, ...), scalars.
-            converge_tol: the experiment's gradient-norm tolerance.
+            initial: the run's metrics at initialization (``grad_norm``, ``train_loss``).
+            final: the run's final metrics (``grad_norm``, ``train_loss``, ``optimal_loss``,
+                ``min_eigenvalue``, ``sharpness``, ...), scalars.
+            converge_tol: the experiment's relative gradient tolerance.
         """
-        converged = final["grad_norm"] <= converge_tol
-        return jnp.where(
-            ~termination.alive, DIVERGED, jnp.where(converged, CONVERGED, MAX_STEPS)
-        ).astype(jnp.int32)
+        status = decide(criteria(dict(initial), dict(final), converge_tol))
+        status = jnp.where(termination.solver_ok, status, SOLVER_FAILED)
+        return jnp.where(termination.alive, status, DIVERGED).astype(jnp.int32)
 
 
 class AbstractDiscreteIntegrator(AbstractIntegrator):

@@ -32,7 +32,7 @@ from jax import lax
 from jax.flatten_util import ravel_pytree
 
 from ..errors import check
-from ..status import CONVERGED, MAX_STEPS
+from ..status import CONVERGED
 from ._base import AbstractContinuousIntegrator, FlowSolution
 
 EXPLICIT_SOLVERS = {
@@ -74,7 +74,8 @@ class GradientFlow(AbstractContinuousIntegrator):
             ``bosh3``) or an implicit one (``kvaerno3``, ``kvaerno4``, ``kvaerno5``).
         rtol, atol: tolerances of the step-size controller (and of the implicit solvers'
             Newton iteration).
-        max_steps: cap on solver steps (static; a run hitting it is recorded as ``max_steps``).
+        max_steps: cap on solver steps (static; a run hitting it is recorded as
+            ``solver_failed``, with the time it reached).
         loss_tol: stop once the training loss is below this value (``None``: never).
         pcoeff, icoeff: the PID controller's coefficients; ``None``: :data:`CONTROLLER`.
         lockstep: how many runs of a batch are solved together (``vmap``-ed), each group at
@@ -211,11 +212,11 @@ class GradientFlow(AbstractContinuousIntegrator):
             return jax.vmap(one)((arrays, params, ts))
         return lax.map(one, (arrays, params, ts), batch_size=size)
 
-    def postprocess(self, termination, final, converge_tol):
-        """As the default (gradient norm), plus: a run stopped by the ``loss_tol`` event with
-        a final training loss below ``loss_tol`` is ``converged``; a solve that gave up before
-        ``t1`` (the solver's ``max_steps``) without diverging is ``max_steps``."""
-        status = super().postprocess(termination, final, converge_tol)
+    def postprocess(self, termination, initial, final, converge_tol):
+        """As the default, plus: a run stopped by the ``loss_tol`` event with a final training
+        loss below ``loss_tol`` is ``converged``. A solve that gave up before ``t1`` (the
+        solver's ``max_steps``) without diverging is ``solver_failed`` (the default)."""
+        status = super().postprocess(termination, initial, final, converge_tol)
         if self.loss_tol is not None:
             # 1e-7 relative slack: the event fires on the loss at the solver's step, which the
             # recomputed final loss matches to rounding.
@@ -225,4 +226,4 @@ class GradientFlow(AbstractContinuousIntegrator):
                 CONVERGED,
                 status,
             )
-        return jnp.where(~termination.solver_ok & termination.alive, MAX_STEPS, status)
+        return status

@@ -2,6 +2,7 @@
 
 from typing import ClassVar
 
+import jax.numpy as jnp
 from jaxtyping import Array, Float
 
 from .._types import Params
@@ -46,3 +47,11 @@ class Square(AbstractLoss):
     def of_outputs(self, outputs, y) -> Float[Array, ""]:
         r = outputs - y
         return (r @ r) / y.shape[0]
+
+    def linear_optimum(self, data: Dataset):
+        """The least-squares loss ``min_w ||R w - z||^2 + r0`` from the factored moments (a
+        least-squares solve of the small k x d system): ``r0`` plus the part of ``z`` outside
+        the range of ``R`` (zero when X has full row rank k)."""
+        w = jnp.linalg.lstsq(data.R, data.z)[0]
+        r = data.R @ w - data.z
+        return r @ r + data.r0, jnp.ones((), bool)

@@ -74,6 +74,13 @@ class AbstractLinearModel(AbstractModel):
     its distance to the data's reference regressor.
     """
 
+    def spans_linear_predictors(self) -> bool:
+        """Whether every vector ``w`` is ``predictor(params)`` for some parameters (then the
+        model's smallest training loss is that of the best linear predictor, which the run's
+        status compares the final loss with: :meth:`implicit_bias.problem.Problem.optimal_loss`).
+        Default ``False`` (not claimed)."""
+        return False
+
     @abc.abstractmethod
     def predictor(self, params: Params) -> Float[Array, " d"]:
         """The end-to-end vector ``w`` with ``f(x) = w . x``, shape (d,)."""

@@ -46,6 +46,10 @@ class DeepLinear(AbstractLinearModel):
     def param_shapes(self) -> dict[str, tuple[int, ...]]:
         return deep_linear_shapes(self.input_dim, self.width, self.depth)
 
+    def spans_linear_predictors(self) -> bool:
+        # W_L ... W_1 with widths >= 1: w = c u^T for rank-one factors reaches every w.
+        return True
+
     def predictor(self, params: Params) -> Float[Array, " d"]:
         mats = [params[k] for k in self.param_shapes()]
         return row_chain(mats[-1][0], mats[:-1])

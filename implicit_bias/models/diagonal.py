@@ -67,6 +67,10 @@ class Diagonal(AbstractLinearModel):
             return {"u": (self.input_dim,), "v": (self.input_dim,)}
         return {"u": (self.input_dim,)}
 
+    def spans_linear_predictors(self) -> bool:
+        # u*u - v*v reaches every vector; u*u only the nonnegative ones.
+        return self.signed
+
     def predictor(self, params: Params) -> Float[Array, " d"]:
         u = params["u"]
         if self.signed:

@@ -22,6 +22,9 @@ class Linear(AbstractLinearModel):
     def param_shapes(self) -> dict[str, tuple[int, ...]]:
         return {"w": (self.input_dim,)}
 
+    def spans_linear_predictors(self) -> bool:
+        return True
+
     def predictor(self, params: Params) -> Float[Array, " d"]:
         return params["w"]
 

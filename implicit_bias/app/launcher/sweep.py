@@ -31,6 +31,7 @@ written last and atomically, so a point is either complete or redone), the launc
 is left, and the process exits with status ``128 + signal``. Re-running the same command resumes.
 """
 
+import contextlib
 import dataclasses
 import json
 import logging
@@ -48,6 +49,7 @@ from omegaconf import DictConfig
 
 from implicit_bias.app.build import build_experiment, build_reference, build_scalars
 from implicit_bias.app.collect import collect
+from implicit_bias.app.files import OutputError, exclusive_lock, is_write_error
 from implicit_bias.app.instantiate import to_integer
 from implicit_bias.app.jaxsetup import configure_jax, quiet_jax_logs
 from implicit_bias.app.launcher import executors, jobs, rundirs
@@ -62,6 +64,18 @@ log = logging.getLogger("hydra_plugins.implicit_bias_launcher.batched_launcher")
 
 #: Per-group log of the launcher (one JSON object per line), in the sweep directory.
 LAUNCHER_LOG = "launcher.jsonl"
+#: The sweep directory's lock: one sweep writes into a directory at a time.
+LOCK_FILE = ".sweep.lock"
+
+
+def _waiting(sweep_dir: Path, holder: str) -> None:
+    """Say, once, that another sweep holds the directory and that this one waits for it."""
+    msg = (
+        f"another sweep is writing to {sweep_dir} ({holder}; lock file {sweep_dir / LOCK_FILE}):"
+        " waiting for it to finish, then its completed points are skipped"
+    )
+    log.warning(msg)
+    print(msg, file=sys.stderr, flush=True)
 
 
 @dataclass(frozen=True)
@@ -131,10 +145,23 @@ class BatchedSweep:
         setup_globals()
         configure_log(self.config.hydra.hydra_logging, self.config.hydra.verbose)
         sweep_dir = Path(str(self.config.hydra.sweep.dir))
-        sweep_dir.mkdir(parents=True, exist_ok=True)
+        with contextlib.ExitStack() as stack:
+            try:
+                sweep_dir.mkdir(parents=True, exist_ok=True)
+                wait = lambda holder: _waiting(sweep_dir, holder)  # noqa: E731
+                stack.enter_context(exclusive_lock(sweep_dir / LOCK_FILE, wait))
+            except OSError as e:
+                if not is_write_error(e):
+                    raise
+                print(f"Error: {OutputError(sweep_dir, e)}", file=sys.stderr)
+                raise SystemExit(1) from None
+            return self._launch_locked(job_overrides, initial_job_idx, sweep_dir)
+
+    def _launch_locked(self, job_overrides, initial_job_idx: int, sweep_dir: Path):
         orig_hydra_cfg = HydraConfig.instance().cfg
         handler = _file_handler(sweep_dir / "launcher.log")
         logging.getLogger().addHandler(handler)
+        todo: list[jobs.Job] = []
         try:
             log.info("Launching %d jobs, batched, in %s", len(job_overrides), sweep_dir)
             log.info(
@@ -144,7 +171,7 @@ class BatchedSweep:
             load = lambda o: self.hydra_context.config_loader.load_sweep_config(  # noqa: E731
                 self.config, list(o)
             )
-            todo = jobs.compose_all(load, job_overrides, initial_job_idx)
+            todo.extend(jobs.compose_all(load, job_overrides, initial_job_idx))
             log.info("composed %d configs in %.1fs", len(todo), time.perf_counter() - tic)
             try:
                 returns = self._launch(todo, sweep_dir)
@@ -152,6 +179,16 @@ class BatchedSweep:
                 # User error: one line, no traceback (as implicit_bias.run does).
                 print(f"Error: {e}", file=sys.stderr)
                 raise SystemExit(2) from None
+            except OutputError as e:
+                # Full disk, read-only folder: one line; the points written so far are complete,
+                # the one being written has no metrics.json and is redone on resume.
+                done = sum(1 for job in todo if is_complete(job.out_dir))
+                print(
+                    f"Error: {e}; {done} of {len(todo)} points are complete in {sweep_dir}, "
+                    f"the others are redone by: {self.resume}",
+                    file=sys.stderr,
+                )
+                raise SystemExit(1) from None
         finally:
             HydraConfig.instance().cfg = orig_hydra_cfg
             logging.getLogger().removeHandler(handler)
@@ -190,6 +227,8 @@ class BatchedSweep:
                         self._run_group(
                             gi, len(built), labels[gi], exp, reference, members, sweep_dir, returns
                         )
+                    except OutputError:
+                        raise  # the disk, not the group: the next groups would fail the same
                     except Exception as e:
                         if received:
                             raise
@@ -321,8 +360,13 @@ class BatchedSweep:
             record["compile_seconds"],
             record["run_seconds"],
         )
-        with open(sweep_dir / LAUNCHER_LOG, "a") as f:
-            f.write(json.dumps(record) + "\n")
+        try:
+            with open(sweep_dir / LAUNCHER_LOG, "a") as f:
+                f.write(json.dumps(record) + "\n")
+        except OSError as e:
+            if is_write_error(e):
+                raise OutputError(sweep_dir / LAUNCHER_LOG, e) from e
+            raise
 
 
 def resume_command(config: DictConfig) -> str:
@@ -347,6 +391,10 @@ def _collect(sweep_dir: Path) -> None:
     try:
         ds = collect(sweep_dir)
         log.info("collected %s: %s", sweep_dir / "sweep.nc", dict(ds.sizes))
+    except OSError as e:
+        if not is_write_error(e):
+            raise
+        log.error("%s; the runs are on disk (run implicit_bias.app.collect again)", e)
     except Exception:  # the runs are on disk; collecting again is always possible
         log.exception("collecting %s failed (run implicit_bias.app.collect again)", sweep_dir)
 

@@ -29,6 +29,7 @@ from implicit_bias.papers.marion_chizat.bounds import bounds, min_train_loss, ze
 from implicit_bias.papers.marion_chizat.components import FixedData
 from implicit_bias.result import Result
 from implicit_bias.scalars import Scalars
+from implicit_bias.status import STATUS_NAMES
 
 logger = logging.getLogger(__name__)
 
@@ -216,7 +217,8 @@ def run_grid(
     )
     ds["status"] = (dims, status)
     ds["status"].attrs.update(
-        flag_values=[-1, 0, 1, 2], flag_meanings="missing converged diverged max_steps"
+        flag_values=list(range(-1, len(STATUS_NAMES))),
+        flag_meanings=" ".join(("missing", *STATUS_NAMES)),
     )
     ds["final_dist_to_wstar"].attrs["long_name"] = "||w - w*||^2 / d"
     if isinstance(exp.data, FixedData):

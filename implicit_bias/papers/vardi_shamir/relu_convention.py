@@ -11,9 +11,8 @@ steps), four seeds, with three activations:
 * GELU, for reference.
 
 (a) training loss along the steps; (b) the gradient norm at initialization. The flat runs of
-JAX's convention stop with gradient exactly 0 far from the best loss: the engine's status calls
-them ``converged`` until the statuses of issue 12 (``test_stuck_run_at_exact_zero_gradient_is_
-not_converged`` is the xfail test of that).
+JAX's convention stop with gradient exactly 0 far from the best loss: the engine reports them
+``stationary`` (they never moved; ``tests/test_status.py``).
 
     python -m implicit_bias.papers.vardi_shamir figures relu_convention  # ~30 s
 """
