@@ -3,7 +3,7 @@ compilation cache (the first compiles and writes it, the second should load ever
 
     python benchmarks/cold_warm.py                       # `make run` (the default experiment)
     python benchmarks/cold_warm.py --sweep marion_fig4   # a CLI sweep (-m +sweep=...)
-    python benchmarks/cold_warm.py --marion "--quick"    # the Marion & Chizat bench command
+    python benchmarks/cold_warm.py --marion=--quick      # the Marion & Chizat bench command
 
 For each command it prints the process wall time of the cold and the warm run and their ratio
 (the baseline is the cold run, measured in the same invocation), and for ``make run`` the

@@ -23,9 +23,11 @@ else ``~/.cache/implicit_bias/jax``), unless the environment variable
 ``IMPLICIT_BIAS_COMPILATION_CACHE`` moves it (a path) or turns it off (``off``), the command line's
 ``compilation_cache`` key does, or JAX's own ``jax_compilation_cache_dir`` is already set (then
 that folder is used as is). JAX keys each entry by the program's HLO, the compile options, the
-JAX/XLA version and the device, so an entry is never used for another program; the folder only
-grows (delete it to reclaim the space). A program with a host callback (``jax.debug.callback``)
-is never written to the cache, which is why the engine's program has none.
+JAX/XLA version and the device, so an entry is never used for another program; the folder is
+capped at :data:`CACHE_MAX_BYTES` when the package ``filelock`` is installed (least recently
+used entries evicted), else it only grows; delete it to reclaim the space. A program with a
+host callback (``jax.debug.callback``) is never written to the cache, which is why the engine's
+program has none.
 """
 
 import contextlib
@@ -47,6 +49,9 @@ BACKEND_COMPILE_EVENT = "/jax/core/compile/backend_compile_duration"
 CACHE_HIT_EVENT = "/jax/compilation_cache/cache_hits"
 #: The environment variable that moves (a path) or turns off (``off``) the persistent cache.
 CACHE_ENV = "IMPLICIT_BIAS_COMPILATION_CACHE"
+#: Size cap of the persistent cache folder, in bytes: past it, JAX evicts the least recently
+#: used entries (``jax_compilation_cache_max_size``; JAX's default, -1, lets it grow forever).
+CACHE_MAX_BYTES = 2 * 1024**3
 #: Values of :data:`CACHE_ENV` (and of the ``compilation_cache`` config key) that turn it off.
 CACHE_OFF = ("off", "false", "0", "no", "none", "null", "")
 
@@ -198,6 +203,12 @@ def resolve_cache_dir(setting: str | os.PathLike | None = "auto") -> Path | None
     return Path(value).expanduser()
 
 
+def _has_filelock() -> bool:
+    import importlib.util
+
+    return importlib.util.find_spec("filelock") is not None
+
+
 #: The folder this process configured (``None``: off), once :func:`enable_persistent_cache`
 #: has run; absent before.
 _CONFIGURED: dict[str, Path | None] = {}
@@ -242,6 +253,10 @@ def enable_persistent_cache(setting: str | os.PathLike | None = "auto") -> Path 
         jax.config.update("jax_compilation_cache_dir", str(path))
         jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.0)
         jax.config.update("jax_persistent_cache_min_entry_size_bytes", -1)
+        # JAX evicts under a file lock, from the optional package filelock; without it, a cap
+        # makes every cache read fail ("install filelock"), so the folder is left uncapped.
+        if jax.config.jax_compilation_cache_max_size == -1 and _has_filelock():
+            jax.config.update("jax_compilation_cache_max_size", CACHE_MAX_BYTES)
     if str(setting).strip().lower() != "auto":
         # Worker processes and local jobs started from here (implicit_bias.app.workers,
         # submitit) read the environment, not this process's settings.

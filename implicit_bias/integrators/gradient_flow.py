@@ -17,9 +17,16 @@ Two kinds of solver:
   the right trade for the small models of this project (``p`` up to a few thousand), not for
   large ones, where an explicit solver is the only option.
 
-``solver="auto"`` (the default) takes Kvaerno5 when the model has at most
-:data:`DENSE_JACOBIAN_LIMIT` trainable parameters, Tsit5 above. See ``benchmarks/stiff_flow.py``
-for the measurements behind the choices below.
+Neither kind wins everywhere, so the default stays explicit (``solver="tsit5"``): measured on
+one run of the Marion & Chizat Fig. 1 flow to ``t1 = 50`` (``benchmarks/stiff_flow.py``,
+rtol 1e-6, docs/performance.md), from init scale 0.6 (stiff, sharpness 1.3e4 at the end)
+Kvaerno3 took 424 steps and 1.8 s against Tsit5's 241,755 steps and 19.4 s (Tsit5 ending at
+gradient norm 6e-3, Kvaerno3 at 5e-12); from init scale 0.25 (sharpness 32, not stiff) Tsit5
+took 565 steps and 0.05 s against 1.8 s for either Kvaerno. Pick an implicit solver for a flow
+known to be stiff (large initializations, large sharpness at the minimum; the CLI sweep
+``+sweep=marion_fig1_flow`` does). ``solver="auto"`` takes Kvaerno5 when the model has at most
+:data:`DENSE_JACOBIAN_LIMIT` trainable parameters (a dense Jacobian is affordable), Tsit5
+above; it does not detect stiffness.
 """
 
 from collections.abc import Callable
@@ -69,9 +76,10 @@ class GradientFlow(AbstractContinuousIntegrator):
     once the training loss falls below ``loss_tol`` (a diffrax ``Event``).
 
     Attributes:
-        solver: ``auto`` (Kvaerno5 up to :data:`DENSE_JACOBIAN_LIMIT` trainable parameters,
-            Tsit5 above), an explicit solver (``tsit5``, ``dopri5``, ``dopri8``, ``heun``,
-            ``bosh3``) or an implicit one (``kvaerno3``, ``kvaerno4``, ``kvaerno5``).
+        solver: an explicit solver (``tsit5``, the default; ``dopri5``, ``dopri8``, ``heun``,
+            ``bosh3``), an implicit one for stiff flows (``kvaerno3``, ``kvaerno4``,
+            ``kvaerno5``), or ``auto`` (Kvaerno5 up to :data:`DENSE_JACOBIAN_LIMIT` trainable
+            parameters, Tsit5 above). See the module docstring for which to pick.
         rtol, atol: tolerances of the step-size controller (and of the implicit solvers'
             Newton iteration).
         max_steps: cap on solver steps (static; a run hitting it is recorded as
@@ -84,7 +92,7 @@ class GradientFlow(AbstractContinuousIntegrator):
             batch of matrices one by one anyway), else the whole batch.
     """
 
-    solver: str = "auto"
+    solver: str = "tsit5"
     rtol: float = 1e-7
     atol: float = 1e-9
     max_steps: int = 100_000
