@@ -13,7 +13,7 @@ XDIST := -n 2 --dist loadgroup
 $(STAMP): pyproject.toml setup.py
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e ".[test,cvx,slurm]"
+	$(PY) -m pip install --quiet -e ".[test,cvx,slurm,datasets]"
 	touch $(STAMP)
 
 run: $(STAMP)

@@ -19,20 +19,21 @@ class Dataset(eqx.Module):
 
     Attributes:
         X: training inputs, shape (n, d).
-        y: training targets, shape (n,).
+        y: training targets, shape (n,), or (n, k) for k outputs (multi-output regression,
+            one-hot classes).
         X_test: test inputs, shape (n_test, d).
-        y_test: test targets, shape (n_test,).
+        y_test: test targets, shape (n_test,) or (n_test, k).
         w_star: the optimal (least-squares) regressor, shape (d,), or ``None``.
         Sigma, Xty, yty: the moments above.
     """
 
     X: Float[Array, "n d"]
-    y: Float[Array, " n"]
+    y: Float[Array, "n ..."]
     X_test: Float[Array, "nt d"]
-    y_test: Float[Array, " nt"]
+    y_test: Float[Array, "nt ..."]
     w_star: Float[Array, " d"] | None
     Sigma: Float[Array, "d d"]
-    Xty: Float[Array, " d"]
+    Xty: Float[Array, "d ..."]
     yty: Float[Array, ""]
 
     def __init__(self, X, y, X_test=None, y_test=None, w_star=None):
@@ -44,7 +45,7 @@ class Dataset(eqx.Module):
         n = X.shape[0]
         self.Sigma = X.T @ X / n
         self.Xty = X.T @ y / n
-        self.yty = y @ y / n
+        self.yty = jnp.vdot(y, y) / n  # sum of squares, whatever the number of outputs
 
     @property
     def n(self) -> int:
@@ -55,8 +56,9 @@ class Dataset(eqx.Module):
         return self.X.shape[1]
 
 
-#: The tasks a data set (and a loss) can be for.
-TASKS = ("regression", "classification")
+#: The tasks a data set (and a loss) can be for: real targets (n,) or (n, k); two classes as
+#: labels in {-1, +1} (n,); K >= 2 classes one-hot (n, K).
+TASKS = ("regression", "classification", "multiclass")
 
 
 class AbstractData(eqx.Module):
@@ -66,8 +68,9 @@ class AbstractData(eqx.Module):
     vmapped program (each repetition of a sweep gets its own data set at no host cost).
 
     Attributes:
-        task: ``"regression"`` or ``"classification"`` (labels in {-1, +1}); a loss must be
-            for the same task (checked when an :class:`~implicit_bias.Experiment` is built).
+        task: ``"regression"``, ``"classification"`` (labels in {-1, +1}) or
+            ``"multiclass"`` (one-hot targets, (n, K)); the loss must train on it (its
+            ``tasks``, checked when an :class:`~implicit_bias.Experiment` is built).
             A class attribute, a field or a property of each generator.
         input_dim: d, the dimension of one input (a property of each generator).
     """

@@ -2,16 +2,18 @@
 
 from typing import ClassVar
 
+import jax.numpy as jnp
 from jaxtyping import Array, Float
 
 from .._types import Params
-from ..data._dataset import Dataset
+from ..data._dataset import TASKS, Dataset
 from ..models._base import AbstractLinearModel, AbstractModel
 from ._base import AbstractLoss
 
 
 class Square(AbstractLoss):
-    r"""Mean squared error :math:`L = \frac1n \sum_i (f(x_i) - y_i)^2`.
+    r"""Mean squared error :math:`L = \frac1n \sum_i \|f(x_i) - y_i\|^2` (a sum over the outputs
+    for (n, k) targets).
 
     This is the convention of Marion & Chizat (2024) (no factor 1/2): the sharpness of a
     minimizer and the edge of stability 2/lr refer to this scaling.
@@ -36,6 +38,13 @@ class Square(AbstractLoss):
             return w @ (data.Sigma @ w) - 2.0 * (w @ data.Xty) + data.yty
         return self.evaluate(model, params, data.X, data.y)
 
+    @property
+    def tasks(self) -> tuple[str, ...]:
+        """Every task: real targets, labels in {-1, +1} and one-hot classes (the square loss
+        for classification: Hui & Belkin 2021; Cohen et al. 2021 train on one-hot targets)."""
+        return TASKS
+
     def evaluate(self, model, params, X, y) -> Float[Array, ""]:
+        # Sum over the outputs, mean over the samples: (1/n) sum_i ||f(x_i) - y_i||^2.
         r = model.apply(params, X) - y
-        return (r @ r) / y.shape[0]
+        return jnp.vdot(r, r) / y.shape[0]
