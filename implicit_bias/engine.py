@@ -25,6 +25,7 @@ from .errors import ConfigError
 from .experiment import Experiment
 from .integrators._base import AbstractContinuousIntegrator, Termination
 from .models._base import AbstractLinearModel, split_frozen
+from .options import make_experiment
 from .problem import Problem
 from .progress import ProgressBar, progress_tick
 from .result import Result
@@ -352,19 +353,27 @@ def train(
         res = ib.train(model=ib.DeepLinear(), data=ib.GaussianRegression(), init=ib.Gaussian(),
                        integrator=ib.GD(), lr=[0.01, 0.05], init_scale=0.3, steps=2000)
         res.final["sharpness"], res.status_names()
+        ib.train(model="linear", data=(X, y), init="zero", integrator="gd", sharpness="exact")
 
-    ``loss``, ``sharpness``, ``record``: ``None`` takes the :class:`Experiment` default.
-    Scalars (``seed``, ``data_seed``, ``init_scale``, ``lr``, ``steps``, ``t1``) may be
-    sequences: they form one batch (broadcast together); omitted ones take
-    :data:`implicit_bias.scalars.DEFAULTS`.
+    Components may be objects or the command line's option names (a model named without its
+    input dimension takes the data's); ``data`` may also be arrays, ``(X, y)`` or
+    :class:`~implicit_bias.data.ArrayData` (see :func:`implicit_bias.options.make_experiment`).
+    ``loss``, ``sharpness``, ``record``: ``None`` takes the :class:`Experiment` default;
+    ``sharpness`` may be a method name (``"exact"``). Scalars (``seed``, ``data_seed``,
+    ``init_scale``, ``lr``, ``steps``, ``t1``) may be sequences: they form one batch
+    (broadcast together); omitted ones take :data:`implicit_bias.scalars.DEFAULTS`.
+
+    Raises:
+        ConfigError: naming the argument, for a bad name, value or combination.
     """
-    optional = {"loss": loss, "sharpness": sharpness, "record": record}
-    exp = Experiment(
+    exp = make_experiment(
         model=model,
         data=data,
         init=init,
         integrator=integrator,
+        loss=loss,
+        sharpness=sharpness,
+        record=record,
         dtype=dtype,
-        **{k: v for k, v in optional.items() if v is not None},
     )
     return run_batch(exp, progress=progress, devices=devices, **scalars)

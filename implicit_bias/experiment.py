@@ -5,7 +5,7 @@ import jax
 import jax.numpy as jnp
 
 from .data._dataset import AbstractData
-from .errors import ConfigError, check
+from .errors import ConfigError, check, is_finite
 from .inits._base import AbstractInit
 from .integrators._base import AbstractIntegrator
 from .losses._base import AbstractLoss
@@ -15,6 +15,10 @@ from .schedule import Schedule
 from .sharpness import SharpnessSpec
 
 DTYPES = ("float32", "float64")
+#: Most trainable parameters ``sharpness=exact`` accepts: it forms the dense p x p Hessian
+#: (p Hessian-vector products) and diagonalizes it (O(p^3)) at every measurement; at p = 2000
+#: that is already seconds per measurement on a CPU, and memory grows as p^2 per run.
+EXACT_MAX_PARAMS = 2000
 
 
 class Experiment(eqx.Module):
@@ -46,13 +50,9 @@ class Experiment(eqx.Module):
 
     def __check_init__(self):
         check(self.dtype in DTYPES, "dtype", self.dtype, f"one of {list(DTYPES)}")
-        check(
-            self.divergence_threshold > 0,
-            "divergence_threshold",
-            self.divergence_threshold,
-            "a float > 0",
-        )
-        check(self.converge_tol > 0, "converge_tol", self.converge_tol, "a float > 0")
+        for key in ("divergence_threshold", "converge_tol"):
+            value = getattr(self, key)
+            check(is_finite(value) and value > 0, key, value, "a finite float > 0")
         if self.model.input_dim != self.data.input_dim:
             raise ConfigError(
                 "model.input_dim",
@@ -70,6 +70,17 @@ class Experiment(eqx.Module):
         if self.record.every is not None and self.integrator.continuous:
             raise ConfigError(
                 "record.every", self.record.every, "null for gradient flow (use record.num)"
+            )
+        p = self.model.num_params
+        if self.sharpness.method == "exact" and p > EXACT_MAX_PARAMS:
+            # Before anything compiles: the dense Hessian would run for minutes without a word.
+            raise ConfigError(
+                "sharpness",
+                "exact",
+                f"a model with at most {EXACT_MAX_PARAMS} trainable parameters (a dense p x p "
+                f"Hessian at every measurement); {type(self.model).__name__} has {p}: use "
+                "sharpness=lanczos (the default; same top eigenvalue, from Hessian-vector "
+                "products)",
             )
         # Trace the init abstractly (no FLOPs, no compilation) so that an init that does not
         # fit the model (init=residual on non-square matrices) is a config error when the

@@ -104,9 +104,12 @@ class Problem(eqx.Module):
         return self.loss_obj.test(self.model, self.full(trainable), self.data)
 
     def metrics(self, trainable: Params) -> dict[str, Float[Array, ""]]:
-        """Cheap scalars recorded along training (no Hessian)."""
+        """Cheap scalars recorded along training (no Hessian); ``test_loss`` only when the data
+        set has a test set."""
         params = self.full(trainable)
-        out = {"train_loss": self.loss(trainable), "test_loss": self.test_loss(trainable)}
+        out = {"train_loss": self.loss(trainable)}
+        if self.data.has_test_set:
+            out["test_loss"] = self.test_loss(trainable)
         if isinstance(self.model, AbstractLinearModel) and self.data.w_star is not None:
             w = self.model.predictor(params)
             out["dist_to_wstar"] = jnp.sum((w - self.data.w_star) ** 2) / w.shape[0]

@@ -56,5 +56,40 @@ class Result(eqx.Module):
         return [STATUS_NAMES[int(s)] for s in status]
 
     def __getitem__(self, i) -> "Result":
-        """The i-th run (or a sub-batch), as a Result with a leading axis kept for slices."""
-        return jax.tree.map(lambda a: a[i], self)
+        """The i-th run (or a sub-batch), as a Result with a leading axis kept for slices.
+
+        Indexes like a Python sequence: an integer in ``[-b, b)`` (negative from the end),
+        a slice, or an integer array/list or boolean mask over the batch.
+
+        Raises:
+            IndexError: for an index out of range (JAX would silently clamp it to the last,
+                or first, run).
+            TypeError: for an index of another kind.
+        """
+        if np.ndim(self.status) == 0:
+            raise TypeError("a single run (result[i]) cannot be indexed again")
+        b = self.batch_size
+        if isinstance(i, slice):
+            index = i
+        elif isinstance(i, (int, np.integer)) and not isinstance(i, bool):
+            if not -b <= i < b:
+                raise IndexError(f"run index {i} is out of range for a batch of {b} runs")
+            index = int(i) % b
+        else:
+            try:
+                index = np.asarray(i)
+            except Exception:
+                raise TypeError(
+                    f"runs are indexed by an int, a slice or an array, not {i!r}"
+                ) from None
+            if index.dtype == bool:
+                if index.shape != (b,):
+                    raise IndexError(f"a boolean mask over {b} runs needs shape ({b},)")
+                index = np.flatnonzero(index)
+            elif not np.issubdtype(index.dtype, np.integer) or index.ndim != 1:
+                raise TypeError(f"runs are indexed by an int, a slice or an array, not {i!r}")
+            bad = index[(index < -b) | (index >= b)]
+            if bad.size:
+                raise IndexError(f"run index {int(bad[0])} is out of range for {b} runs")
+            index = index % b
+        return jax.tree.map(lambda a: a[index], self)

@@ -6,7 +6,7 @@ import jax.numpy as jnp
 import numpy as np
 from jaxtyping import Array, Float, Int
 
-from implicit_bias.errors import ConfigError
+from implicit_bias.errors import ConfigError, is_real_number
 
 #: The swept scalars and their defaults: the one source of these defaults (the Python API,
 #: the config schema and ``conf/config.yaml`` read them from here). ``data_seed = -1`` means
@@ -60,7 +60,7 @@ class Scalars(eqx.Module):
             ConfigError: naming the key and the bad value.
         """
         raw = dict(seed=seed, data_seed=data_seed, init_scale=init_scale, lr=lr, steps=steps, t1=t1)
-        arrs = {k: np.atleast_1d(np.asarray(v)) for k, v in raw.items()}
+        arrs = {k: _numbers(k, v) for k, v in raw.items()}
         try:
             b = np.broadcast_shapes(*(a.shape for a in arrs.values()))
         except ValueError:
@@ -69,14 +69,16 @@ class Scalars(eqx.Module):
         if len(b) != 1:
             raise ConfigError("scalars", b, "scalars or 1-D sequences")
         arrs = {k: np.broadcast_to(a, b) for k, a in arrs.items()}
-        _check_all(arrs["init_scale"] >= 0, "init_scale", arrs["init_scale"], "a float >= 0")
-        _check_all(arrs["lr"] > 0, "lr", arrs["lr"], "a float > 0")
-        _check_all(arrs["steps"] >= 0, "steps", arrs["steps"], "an integer >= 0")
-        _check_all(arrs["t1"] > 0, "t1", arrs["t1"], "a float > 0")
-        _check_all(arrs["seed"] >= 0, "seed", arrs["seed"], "an integer >= 0")
-        _check_all(arrs["data_seed"] >= -1, "data_seed", arrs["data_seed"], "-1 or an int >= 0")
-        for k in ("seed", "data_seed", "steps"):
-            _check_all(np.equal(np.mod(arrs[k], 1), 0), k, arrs[k], "an integer")  # e.g. steps=10.5
+        for key, (integer, lowest, allowed) in _RULES.items():
+            a = arrs[key]
+            with np.errstate(invalid="ignore"):
+                ok = np.isfinite(a) & (a >= lowest)
+                if integer:
+                    # Integral floats are integers (steps=1e6); 10.5 is not.
+                    ok &= np.equal(np.mod(a, 1), 0)
+            _check_all(ok, key, a, allowed)
+            if integer:
+                _check_all(a <= _INT32_MAX, key, a, f"{allowed}, at most {_INT32_MAX}")
         fdt = jnp.dtype(dtype)
         return cls(
             seed=jnp.asarray(arrs["seed"], jnp.int32),
@@ -107,8 +109,42 @@ class Scalars(eqx.Module):
         return jax.tree.map(lambda x: jnp.concatenate([x, jnp.repeat(x[-1:], extra, axis=0)]), self)
 
 
+#: key -> (integer, lowest allowed value, what is allowed). Floats must be finite; a value
+#: below ``lowest`` (or the strict bound of lr and t1, below) is refused.
+_RULES: dict[str, tuple[bool, float, str]] = {
+    "seed": (True, 0, "an integer >= 0"),
+    "data_seed": (True, -1, "-1 or an integer >= 0"),
+    "init_scale": (False, 0.0, "a finite float >= 0"),
+    "lr": (False, np.nextafter(0.0, 1.0), "a finite float > 0"),
+    "steps": (True, 0, "an integer >= 0"),
+    "t1": (False, np.nextafter(0.0, 1.0), "a finite float > 0"),
+}
+#: Seeds and steps are int32 inside the compiled program.
+_INT32_MAX = int(np.iinfo(np.int32).max)
+
+
+def _numbers(key: str, value) -> np.ndarray:
+    """``value`` (a number or a sequence of numbers) as a 1-D float64 array.
+
+    Raises:
+        ConfigError: for anything that is not a real number (a string, None, a bool).
+    """
+    a = np.atleast_1d(np.asarray(value))
+    if a.dtype.kind not in "iuf":
+        bad = next((x for x in a.ravel() if not is_real_number(x)), a.ravel()[0] if a.size else a)
+        integer = _RULES[key][0]
+        raise ConfigError(key, _plain(bad), "an integer" if integer else "a finite float")
+    return a.astype(np.float64)
+
+
+def _plain(x):
+    return x.item() if isinstance(x, np.generic) else x
+
+
 def _check_all(ok, key, values, allowed):
     ok = np.asarray(ok)
     if not ok.all():
-        bad = np.asarray(values)[~ok].ravel()[0]
-        raise ConfigError(key, bad.item(), allowed)
+        bad = np.asarray(values)[~ok].ravel()[0].item()
+        if _RULES[key][0] and np.isfinite(bad) and float(bad).is_integer():
+            bad = int(bad)  # an integer key shows the integer it was given
+        raise ConfigError(key, bad, allowed)

@@ -114,7 +114,7 @@ def test_vardi_shamir_data_and_zero_loss_set():
     data = ReluCounterexample(gamma=2.0).sample(jax.random.key(3), jnp.float64)
     np.testing.assert_array_equal(data.X, [[3, -1, 0], [4, 2, 0], [0, 2, 2]])
     np.testing.assert_array_equal(data.y, [16, 18, 0])
-    np.testing.assert_array_equal(data.X_test, data.X)
+    assert data.X_test is None  # no test set (no test loss; was a copy of the training set)
     assert data.w_star is None
     model = ReLUNeuron(input_dim=3)
     for t in (-3.0, 0.0, 1.0):  # {(5, -1, t): t <= 1} interpolates, for every gamma

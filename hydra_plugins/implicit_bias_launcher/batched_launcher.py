@@ -24,7 +24,7 @@ class BatchedLauncher(Launcher):
             :class:`~implicit_bias.app.launcher.sweep.LauncherOptions`.
 
     Raises:
-        ValueError: for a bad option, naming it.
+        ConfigError: for a bad option, naming it (the command line prints it as one line).
     """
 
     def __init__(

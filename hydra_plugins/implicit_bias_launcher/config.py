@@ -23,10 +23,11 @@ class SubmititConf:
 
     executor: str | None = None
     partition: str | None = None
-    timeout_min: int | None = None
-    gpus_per_node: int | None = None
-    cpus_per_task: int | None = None
-    mem_gb: int | None = None
+    # Counts are typed Any so that 1e3 composes; the launcher checks they are integers.
+    timeout_min: Any = None
+    gpus_per_node: Any = None
+    cpus_per_task: Any = None
+    mem_gb: Any = None
     additional_parameters: dict[str, Any] | None = None
 
 
@@ -48,8 +49,9 @@ class BatchedLauncherConf:
     """
 
     _target_: str = "hydra_plugins.implicit_bias_launcher.batched_launcher.BatchedLauncher"
-    max_batch_size: int | None = None
-    workers: int | None = None
+    # Integers typed Any so that 1e3 composes; LauncherOptions.make checks them, naming the key.
+    max_batch_size: Any = None
+    workers: Any = None
     skip_completed: bool = True
     pad_to: str = "pow2"
     collect: bool = True

@@ -7,4 +7,5 @@ see ``docs/architecture.md``.
 
 from implicit_bias.app.collect import collect as collect
 from implicit_bias.app.collect import load_sweep as load_sweep
+from implicit_bias.app.collect import with_status as with_status
 from implicit_bias.app.compose import compose as compose

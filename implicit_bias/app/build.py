@@ -1,11 +1,12 @@
 """From a composed config to the objects the engine runs."""
 
+import dataclasses
 from collections.abc import Mapping, Sequence
 from typing import Any
 
 from omegaconf import DictConfig, OmegaConf
 
-from implicit_bias.app.instantiate import check_targets, instantiate
+from implicit_bias.app.instantiate import check_targets, instantiate, integer_arguments, plain
 from implicit_bias.errors import ConfigError
 from implicit_bias.experiment import Experiment, SharpnessSpec
 from implicit_bias.scalars import SWEPT_KEYS, Scalars
@@ -19,6 +20,7 @@ def build_experiment(cfg: DictConfig) -> Experiment:
         ConfigError: for any bad value or combination, naming the key.
     """
     check_targets(cfg)
+    check_keys(cfg)
     data = instantiate(cfg.data, "data")
     model_cfg = OmegaConf.to_container(cfg.model, resolve=True)
     if model_cfg.get("input_dim", 0) is None:  # null: the data's dimension
@@ -27,8 +29,8 @@ def build_experiment(cfg: DictConfig) -> Experiment:
     init = instantiate(cfg.init, "init")
     integrator = instantiate(cfg.integrator, "integrator")
     loss = instantiate(cfg.loss, "loss")
-    sharp = _plain(cfg.sharpness, "sharpness")
-    record = _plain(cfg.record, "record")
+    sharp = integer_arguments(SharpnessSpec, plain(cfg.sharpness, "sharpness"), "sharpness")
+    record = integer_arguments(Schedule, plain(cfg.record, "record"), "record")
     return Experiment(
         model=model,
         data=data,
@@ -41,6 +43,21 @@ def build_experiment(cfg: DictConfig) -> Experiment:
         divergence_threshold=float(cfg.divergence_threshold),
         converge_tol=float(cfg.converge_tol),
     )
+
+
+def check_keys(cfg: Mapping) -> None:
+    """Refuse a top-level key nothing reads (``+lrr=0.1``: Hydra appends it, and it would be
+    silently ignored).
+
+    Raises:
+        ConfigError: naming the key and listing the known ones.
+    """
+    from implicit_bias.app.schema import Config
+
+    known = [f.name for f in dataclasses.fields(Config) if f.name != "defaults"]
+    for key in cfg:
+        if key not in known and key != "hydra":
+            raise ConfigError(key, cfg[key], f"a key of the config (one of {known})")
 
 
 def build_scalars(cfgs: Mapping | Sequence[Mapping], dtype: str | None = None) -> Scalars:
@@ -77,14 +94,6 @@ def flatten(d: Mapping, prefix: str = "") -> dict[str, Any]:
         else:
             out[key] = v
     return out
-
-
-def _plain(node: Any, key: str) -> dict:
-    if isinstance(node, DictConfig):
-        node = OmegaConf.to_container(node, resolve=True)
-    if not isinstance(node, dict):
-        raise ConfigError(key, node, "a mapping")
-    return node
 
 
 def build_reference(cfg: DictConfig):

@@ -8,7 +8,7 @@ run is newer::
 
     ds = load_sweep("outputs/sweeps/marion_fig1")
     ds.final_sharpness.sel(lr=0.02).mean("rep")        # average over repetitions
-    ds.final_sharpness.where(ds.status != STATUS_NAMES.index("diverged"))
+    with_status(ds, "converged").final_sharpness       # the converged runs only (others NaN)
 
 Layout:
 
@@ -23,9 +23,12 @@ Layout:
   ``flag_values``/``flag_meanings``; -1 = no run), ``steps_reached`` (or ``time_reached``),
   ``wall_seconds``, every ``final_*`` and ``initial_*`` metric, the swept scalars that are not
   coordinates (``seed``, ``data_seed``, ...) and ``reference_*`` (the scalars of the
-  reference step). Non-finite values stay (a diverged run has ``final_train_loss = inf`` or
-  NaN, and ``status`` says diverged). Strings equal across runs (model, integrator, dtype,
-  backend, versions) are attrs. The launcher's ``batch`` bookkeeping (batch sizes) is left
+  reference step). The ``final_*`` values of a diverged run are masked (NaN; ``status`` says
+  diverged, ``steps_reached`` where): the run stopped at a loss that was not finite or above
+  the divergence threshold, and its last values (sharpness up to 1e37) are not results that an
+  average over repetitions should see. Values a run wrote as ``null`` (not finite, or not
+  measured) are NaN. Strings equal across runs (model, integrator, dtype, backend, versions)
+  are attrs. The launcher's ``batch`` bookkeeping (batch sizes) is left
   out: it is not a result.
 * **Trajectories** (``trajectory.npz``): every recorded scalar series, along a ``record``
   dimension, when all runs have the same number of record points. The time grid (``step`` or
@@ -36,13 +39,13 @@ import json
 import logging
 import math
 import os
-import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from implicit_bias.app.files import atomic_path
 from implicit_bias.result import STATUS_NAMES
 
 if TYPE_CHECKING:  # xarray is imported when used: `import implicit_bias` stays light
@@ -53,7 +56,23 @@ logger = logging.getLogger(__name__)
 SWEEP_FILE = "sweep.nc"
 _MISSING_INT = -1
 #: metrics.json keys that are not per-run scalar results.
-_SKIP = ("batch", "final", "initial", "scalars", "reference", "versions", "conventions")
+_SKIP = (
+    "batch",
+    "final",
+    "initial",
+    "scalars",
+    "reference",
+    "versions",
+    "conventions",
+    "status_reason",
+    "notes",
+    "non_finite",
+)
+#: What the ``final_*`` variables of a diverged run hold (their ``masked`` attribute).
+DIVERGED_MASK = (
+    "NaN where status is diverged: the run stopped at a loss that was not finite or above the "
+    "divergence threshold, so its final values are not results (see metrics.json of the run)"
+)
 
 
 def _runs(sweep_dir: Path) -> list[Path]:
@@ -261,11 +280,48 @@ def collect(sweep_dir: str | os.PathLike, *, write: bool = True) -> "xarray.Data
         if key in metrics[0]:
             attrs[key] = json.dumps(metrics[0][key])
 
+    _mask_diverged(data_vars)
     _add_trajectories(runs, index, shape, dims, data_vars, coords)
     ds = xr.Dataset(data_vars, coords=coords, attrs=attrs)
     if write:
         _write(ds, sweep_dir / SWEEP_FILE)
     return ds
+
+
+def _mask_diverged(data_vars: dict[str, Any]) -> None:
+    """NaN in every ``final_*`` variable where the run diverged (see :data:`DIVERGED_MASK`)."""
+    if "status" not in data_vars:
+        return
+    diverged = data_vars["status"][1] == STATUS_NAMES.index("diverged")
+    if not diverged.any():
+        return
+    for name, (dims, arr, *rest) in list(data_vars.items()):
+        if not name.startswith("final_") or arr.dtype.kind not in "biuf":
+            continue
+        arr = arr.astype(np.float64)
+        arr[diverged] = np.nan
+        data_vars[name] = (dims, arr, {**(rest[0] if rest else {}), "masked": DIVERGED_MASK})
+
+
+def with_status(ds: "xarray.Dataset", *statuses: str) -> "xarray.Dataset":
+    """The runs of a sweep whose status is one of ``statuses``; the others are NaN.
+
+    ``with_status(ds, "converged").final_sharpness.mean("rep")`` averages over the converged
+    repetitions only (xarray skips NaN). A run that was not run (``status == -1``) is never
+    selected.
+
+    Args:
+        ds: a sweep (:func:`collect`, :func:`load_sweep`).
+        statuses: names among ``converged``, ``diverged``, ``max_steps``.
+
+    Raises:
+        ValueError: for an unknown status name.
+    """
+    unknown = [s for s in statuses if s not in STATUS_NAMES]
+    if unknown or not statuses:
+        raise ValueError(f"statuses={list(statuses)!r}: give one or more of {list(STATUS_NAMES)}")
+    codes = [STATUS_NAMES.index(s) for s in statuses]
+    return ds.where(ds.status.isin(codes))
 
 
 def _add_trajectories(runs, index, shape, dims, data_vars, coords) -> None:
@@ -312,15 +368,8 @@ def netcdf_engine() -> str:
 
 
 def _write(ds: "xarray.Dataset", path: Path) -> None:
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    os.close(fd)
-    try:
+    with atomic_path(path) as tmp:  # atomically, with the umask's permissions
         ds.to_netcdf(tmp, engine=netcdf_engine())
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
 
 
 def load_sweep(path: str | os.PathLike) -> "xarray.Dataset":

@@ -1,15 +1,21 @@
 """From a config node to an object: ``_target_`` plus keyword arguments.
 
 Only classes of ``implicit_bias`` may be instantiated from a config (``_target_``); a bad value
-raises :class:`~implicit_bias.errors.ConfigError` naming the key.
+raises :class:`~implicit_bias.errors.ConfigError` naming the key. Integer arguments accept
+integral floats (``model.width=1e2``; the schemas type them ``Any``, see
+:mod:`implicit_bias.app.schema`) and refuse others naming the key.
 """
 
+import functools
 import importlib
+import inspect
+import math
+import typing
 from typing import Any
 
 from omegaconf import DictConfig, OmegaConf
 
-from implicit_bias.errors import ConfigError
+from implicit_bias.errors import MISSING, ConfigError, is_real_number
 
 ALLOWED_TARGET_PREFIX = "implicit_bias."
 
@@ -44,9 +50,8 @@ def instantiate(node: Any, key: str, **overrides) -> Any:
     A deliberately small replacement for ``hydra.utils.instantiate``: only targets inside
     ``implicit_bias`` are imported, and our :class:`ConfigError` propagates unwrapped.
     """
-    if isinstance(node, DictConfig):
-        node = OmegaConf.to_container(node, resolve=True)
-    if not isinstance(node, dict) or "_target_" not in node:
+    node = plain(node, key)
+    if "_target_" not in node:
         raise ConfigError(key, node, "a config with a _target_")
     check_targets(node, key)
     kwargs = {k: v for k, v in node.items() if k != "_target_"}
@@ -59,7 +64,73 @@ def instantiate(node: Any, key: str, **overrides) -> Any:
         raise ConfigError(
             f"{key}._target_", node["_target_"], "an existing class of implicit_bias"
         ) from None
+    kwargs = integer_arguments(target, kwargs, key)
     try:
         return target(**kwargs)
     except TypeError as e:  # unknown or missing keyword
         raise ConfigError(key, kwargs, f"valid arguments of {node['_target_']} ({e})") from None
+
+
+def plain(node: Any, key: str) -> dict:
+    """A config node as a plain dict, interpolations resolved.
+
+    Raises:
+        ConfigError: for a node that is not a mapping, or a mandatory value (``???``) not given
+            (``data=file`` without ``data.path``), naming the key.
+    """
+    if isinstance(node, DictConfig):
+        node = OmegaConf.to_container(node, resolve=True, throw_on_missing=False)
+    if not isinstance(node, dict):
+        raise ConfigError(key, node, "a mapping")
+    for k, v in node.items():
+        if v == "???":  # OmegaConf's mandatory value, still missing
+            raise ConfigError(
+                f"{key}.{k}", MISSING, f"it has no default (set it, e.g. {key}.{k}=...)"
+            )
+    return node
+
+
+@functools.cache
+def integer_parameters(cls: type) -> dict[str, bool]:
+    """The keyword arguments of ``cls`` annotated ``int`` (value: whether ``None`` is allowed)."""
+    init = cls.__init__
+    try:
+        hints = typing.get_type_hints(init) if init is not object.__init__ else {}
+    except Exception:  # unresolvable annotations: nothing to convert
+        hints = {}
+    out = {}
+    for name, param in inspect.signature(cls).parameters.items():
+        tp = hints.get(name, param.annotation)
+        if tp is int:
+            out[name] = False
+        elif set(typing.get_args(tp)) == {int, type(None)}:
+            out[name] = True
+    return out
+
+
+def integer_arguments(cls: type, kwargs: dict[str, Any], key: str) -> dict[str, Any]:
+    """``kwargs`` with the integer arguments of ``cls`` as ``int``: ``1e6`` (a float, as Hydra
+    parses it) becomes ``1000000``.
+
+    Raises:
+        ConfigError: for a value that is not an integer (``1.5``, ``'abc'``, ``true``), naming
+            ``<key>.<argument>``.
+    """
+    out = dict(kwargs)
+    for name, nullable in integer_parameters(cls).items():
+        if name in out:
+            out[name] = to_integer(out[name], f"{key}.{name}", nullable)
+    return out
+
+
+def to_integer(value: Any, key: str, nullable: bool = False) -> int | None:
+    """``value`` as an ``int`` if it is an integer or an integral float.
+
+    Raises:
+        ConfigError: naming ``key`` for anything else.
+    """
+    if value is None and nullable:
+        return None
+    if is_real_number(value) and math.isfinite(value) and float(value).is_integer():
+        return int(value)
+    raise ConfigError(key, value, "an integer or null" if nullable else "an integer")

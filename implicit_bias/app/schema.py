@@ -1,8 +1,16 @@
 """Structured (dataclass) schemas of the Hydra configs, registered with Hydra's ConfigStore.
 
 Hydra composes ``conf/config.yaml``; each group option declares its schema in its defaults list
-(``defaults: [schema_model_deep_linear]``), derived automatically from the ``__init__`` of the
-class it targets, so a wrong type or an unknown key fails at compose time with the key named.
+(``defaults: [/schema_model_deep_linear@_here_]``), derived automatically from the ``__init__`` of
+the class it targets, so a wrong type or an unknown key fails at compose time with the key named.
+The schemas are registered as top-level configs, not as options of their group: Hydra lists a
+group's options to the user ("Available options in 'model'", ``--help``), and a schema is not
+one.
+
+Integer keys are typed ``Any`` in the schemas: OmegaConf refuses a float for an ``int`` field,
+but researchers write ``steps=1e6``. The app converts integral floats to ``int`` and refuses
+``1.5`` naming the key (:func:`implicit_bias.app.instantiate.integer_arguments`,
+:meth:`implicit_bias.Scalars.make`).
 Ranges and combinations are checked when the objects are built (the ``__check_init__`` of each
 ``eqx.Module``), right after composition and before any computation: errors are
 :class:`~implicit_bias.errors.ConfigError` messages naming the key, the bad value and what is
@@ -37,10 +45,10 @@ NULLABLE_FROM_DATA = ("input_dim",)
 def schema_for(target: str, with_target: bool = True) -> type:
     """A dataclass schema for the class at ``target``, derived from its ``__init__``.
 
-    Each keyword argument becomes a typed field (int, float, bool, str, their ``| None``
-    versions; anything else is ``Any``), with its default. Hydra then type-checks a config
-    option against its own class at compose time, with no schema written twice, and the
-    class's defaults are the config's.
+    Each keyword argument becomes a typed field (float, bool, str, their ``| None`` versions;
+    ``int`` and anything else are ``Any``, see the module docstring), with its default. Hydra
+    then type-checks a config option against its own class at compose time, with no schema
+    written twice, and the class's defaults are the config's.
 
     Args:
         target: ``module.Class``.
@@ -56,6 +64,8 @@ def schema_for(target: str, with_target: bool = True) -> type:
         tp = _omegaconf_type(hints.get(name, param.annotation))
         if name in NULLABLE_FROM_DATA and tp in _SIMPLE:
             tp = tp | None  # null: filled in from the data by build_experiment
+        if tp in (int, int | None):
+            tp = Any  # integral floats (1e6) are accepted and converted when instantiated
         default = MISSING if param.default is inspect.Parameter.empty else param.default
         if isinstance(default, (list, dict, tuple)):
             fields.append((name, Any, field(default_factory=lambda d=default: d)))
@@ -111,10 +121,11 @@ class Config:
     record: RecordConf = field(default_factory=RecordConf)  # type: ignore[valid-type]
     output: OutputConf = field(default_factory=OutputConf)
     lr: float = DEFAULTS["lr"]
-    steps: int = DEFAULTS["steps"]
+    # Integers typed Any: steps=1e6 is a million steps (checked by Scalars.make).
+    steps: Any = DEFAULTS["steps"]
     init_scale: float = DEFAULTS["init_scale"]
-    seed: int = DEFAULTS["seed"]
-    data_seed: int = DEFAULTS["data_seed"]
+    seed: Any = DEFAULTS["seed"]
+    data_seed: Any = DEFAULTS["data_seed"]
     t1: float = DEFAULTS["t1"]
     dtype: str = _field_default(Experiment, "dtype")
     divergence_threshold: float = _field_default(Experiment, "divergence_threshold")
@@ -135,8 +146,10 @@ def register_configs(conf: Path | None = None) -> None:
     """Register the top-level schema and one schema per group option with Hydra.
 
     For every ``conf/<group>/<name>.yaml`` whose ``_target_`` is a class of implicit_bias, the
-    schema ``schema_<group>_<name>`` is derived from that class (see :func:`schema_for`); the
-    YAML file lists it first in its defaults. Every ``sweeps/<name>.yaml`` is stored as the
+    schema ``schema_<group>_<name>`` is derived from that class (see :func:`schema_for`) and
+    registered as a top-level config (so that Hydra does not list it among the group's
+    options); the YAML file lists it first in its defaults, ``/schema_<group>_<name>@_here_``.
+    Every ``sweeps/<name>.yaml`` is stored as the
     option ``<name>`` of the group ``sweep`` (package ``_global_``, as its header says).
     """
     cs = ConfigStore.instance()
@@ -145,6 +158,6 @@ def register_configs(conf: Path | None = None) -> None:
         for name, path in group_options(group, conf).items():
             target = (OmegaConf.load(path) or {}).get("_target_")
             if isinstance(target, str) and target.startswith(ALLOWED_TARGET_PREFIX):
-                cs.store(group=group, name=f"schema_{group}_{name}", node=schema_for(target))
+                cs.store(name=f"schema_{group}_{name}", node=schema_for(target))
     for name, path in group_options("sweep").items():
         cs.store(group="sweep", name=name, node=OmegaConf.load(path), package="_global_")

@@ -2,6 +2,7 @@
 
 from ._dataset import AbstractData as AbstractData
 from ._dataset import Dataset as Dataset
+from .array import ArrayData as ArrayData
 from .file import FileData as FileData
 from .gaussian_regression import GaussianRegression as GaussianRegression
 from .matrix_completion import MatrixCompletion as MatrixCompletion

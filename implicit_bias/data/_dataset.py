@@ -6,46 +6,67 @@ import equinox as eqx
 import jax.numpy as jnp
 from jaxtyping import Array, Float, PRNGKeyArray
 
+from ..errors import check_finite_fields
+
 
 class Dataset(eqx.Module):
-    r"""A training set, a test set and (optionally) the reference regressor.
+    r"""A training set, optionally a test set, and (optionally) the reference regressor.
 
-    The moments are precomputed once per trajectory: for a model linear in x, the square loss
+    For a model linear in x, the square loss depends on the data only through its second
+    moments, :math:`\frac1n\|Xw - y\|^2 = w^\top \Sigma w - 2 w^\top b + c` with
+    :math:`\Sigma = X^\top X / n`, :math:`b = X^\top y / n`, :math:`c = y^\top y / n`: a step
+    costs O(d^2) instead of O(n d). Evaluated in that form, the loss cancels catastrophically
+    near interpolation (float32: an absolute error ~1e-7 c, so losses below it come out
+    negative). The moments are therefore kept *factored*, once per trajectory, from a thin QR
+    decomposition :math:`X = QR` (:math:`Q` of shape (n, k) with orthonormal columns,
+    :math:`k = \min(n, d)`):
 
-    .. math:: \frac1n\|Xw - y\|^2 = w^\top \Sigma w - 2 w^\top b + c,\quad
-        \Sigma = X^\top X / n,\ b = X^\top y / n,\ c = y^\top y / n
+    .. math:: \frac1n\|Xw - y\|^2 = \|\tilde R w - \tilde z\|^2 + r_0,\quad
+        \tilde R = R/\sqrt n,\ \tilde z = Q^\top y/\sqrt n,\
+        r_0 = \|y - Q Q^\top y\|^2 / n
 
-    costs O(d^2) instead of O(n d).
+    (Pythagoras: :math:`Xw - y = Q(Rw - Q^\top y) - (I - QQ^\top) y`, two orthogonal parts).
+    Both terms are sums of squares, so the loss is never negative, and its rounding error is
+    that of the residual :math:`Xw - y` itself (relative to the loss, down to the dtype's
+    noise floor) at a cost of O(k d) per evaluation, k <= d. (:math:`\tilde R^\top \tilde R =
+    \Sigma`, :math:`\tilde R^\top \tilde z = b`, :math:`\|\tilde z\|^2 + r_0 = c`: the same
+    moments.)
 
     Attributes:
         X: training inputs, shape (n, d).
-        y: training targets, shape (n,), or (n, k) for k outputs (multi-output regression,
+        y: training targets, shape (n,), or (n, K) for K outputs (multi-output regression,
             one-hot classes).
-        X_test: test inputs, shape (n_test, d).
-        y_test: test targets, shape (n_test,) or (n_test, k).
+        X_test: test inputs, shape (n_test, d), or ``None``: no test set (and no test loss).
+        y_test: test targets, shape (n_test,) or (n_test, k), or ``None`` (with ``X_test``).
         w_star: the optimal (least-squares) regressor, shape (d,), or ``None``.
-        Sigma, Xty, yty: the moments above.
+        R, z, r0: the factored moments above (:math:`\tilde R`, :math:`\tilde z`, :math:`r_0`).
     """
 
     X: Float[Array, "n d"]
     y: Float[Array, "n ..."]
-    X_test: Float[Array, "nt d"]
-    y_test: Float[Array, "nt ..."]
+    X_test: Float[Array, "nt d"] | None
+    y_test: Float[Array, "nt ..."] | None
     w_star: Float[Array, " d"] | None
-    Sigma: Float[Array, "d d"]
-    Xty: Float[Array, "d ..."]
-    yty: Float[Array, ""]
+    R: Float[Array, "m d"]
+    z: Float[Array, "m ..."]
+    r0: Float[Array, ""]
 
     def __init__(self, X, y, X_test=None, y_test=None, w_star=None):
+        if (X_test is None) != (y_test is None):
+            raise ValueError("a test set needs both X_test and y_test")
         self.X = X
         self.y = y
-        self.X_test = X if X_test is None else X_test
-        self.y_test = y if y_test is None else y_test
+        self.X_test = X_test
+        self.y_test = y_test
         self.w_star = w_star
         n = X.shape[0]
-        self.Sigma = X.T @ X / n
-        self.Xty = X.T @ y / n
-        self.yty = jnp.vdot(y, y) / n  # sum of squares, whatever the number of outputs
+        q, r = jnp.linalg.qr(X, mode="reduced")
+        z = q.T @ y  # (m,) or (m, k) for k outputs
+        resid = y - q @ z
+        scale = 1.0 / jnp.sqrt(jnp.asarray(n, r.dtype))
+        self.R = r * scale
+        self.z = z * scale
+        self.r0 = jnp.vdot(resid, resid) / n  # sum of squares, whatever the number of outputs
 
     @property
     def n(self) -> int:
@@ -54,6 +75,11 @@ class Dataset(eqx.Module):
     @property
     def dim(self) -> int:
         return self.X.shape[1]
+
+    @property
+    def has_test_set(self) -> bool:
+        """Whether the data set has a test set (else there is no test loss)."""
+        return self.X_test is not None
 
 
 #: The tasks a data set (and a loss) can be for: real targets (n,) or (n, k); two classes as
@@ -76,6 +102,10 @@ class AbstractData(eqx.Module):
     """
 
     task: eqx.AbstractVar[str]
+
+    def __check_init__(self):
+        # Every float field (of every member) is finite: one check for the family.
+        check_finite_fields(self, "data")
 
     @abc.abstractmethod
     def sample(self, key: PRNGKeyArray, dtype) -> Dataset:

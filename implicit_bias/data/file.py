@@ -4,29 +4,63 @@ import os
 from typing import ClassVar
 
 import equinox as eqx
-import jax.numpy as jnp
 import numpy as np
 from jaxtyping import PRNGKeyArray
 
 from ..errors import ConfigError
-from ._dataset import AbstractData, Dataset, least_squares
+from ._dataset import AbstractData, Dataset
+from .array import OPTIONAL, REQUIRED, check_arrays, sample_arrays
 
-_REQUIRED = ("X", "y")
-_OPTIONAL = ("X_test", "y_test", "w_star")
+#: What ``data.path`` accepts, for the messages.
+_ACCEPTED = "an .npz file (numpy.savez) with arrays X and y"
+
+
+def _what_it_is(path: str) -> str | None:
+    """What a file that is not an .npz archive is, from its first bytes (``None``: a zip
+    archive, which np.load reads as an .npz)."""
+    with open(path, "rb") as f:
+        head = f.read(4096)
+    if head.startswith((b"PK\x03\x04", b"PK\x05\x06")):
+        return None
+    if not head:
+        return "an empty file"
+    if head.startswith(b"\x93NUMPY"):
+        return "a single-array .npy file (numpy.save), not an .npz archive of named arrays"
+    if head.startswith(b"\x89HDF"):
+        return "an HDF5 file, not a zip archive"
+    if head.startswith(b"\x80") or head.startswith(b"\x1f\x8b"):
+        kind = "a Python pickle" if head.startswith(b"\x80") else "a gzip file"
+        return f"{kind}, not a zip archive"
+    try:
+        text = head.decode("utf-8")
+    except UnicodeDecodeError:
+        return "a binary file that is not a zip archive"
+    first = text.splitlines()[0] if text.splitlines() else ""
+    if "," in first or "\t" in first or ";" in first:
+        return "a CSV (text) file; CSV is not read (save the arrays with numpy.savez)"
+    return "a text file, not a zip archive"
 
 
 def load_npz(path: str) -> dict[str, np.ndarray]:
     """Load and validate the arrays of a data file.
 
-    The file must hold ``X`` (n, d) and ``y`` (n,), optionally ``X_test`` (n_test, d),
-    ``y_test`` (n_test,) and ``w_star`` (d,), all finite real numbers. Pickled objects are
-    refused (``allow_pickle=False``).
+    The file must be an ``.npz`` archive (``numpy.savez``) holding ``X`` (n, d) and ``y``
+    (n,), optionally ``X_test`` (n_test, d), ``y_test`` (n_test,) and ``w_star`` (d,), all
+    finite real numbers (:func:`~implicit_bias.data.array.check_arrays`). Pickled objects are
+    refused (``allow_pickle=False``). A file of another kind (a CSV, an ``.npy``, any file that
+    is not a zip archive) is refused saying what it is.
 
     Raises:
         ConfigError: naming ``data.path`` or the offending array.
     """
     if not os.path.isfile(path):
-        raise ConfigError("data.path", path, "an existing .npz file")
+        raise ConfigError("data.path", path, f"an existing {_ACCEPTED[3:]}")
+    try:
+        kind = _what_it_is(path)
+    except OSError as e:
+        raise ConfigError("data.path", path, f"a readable file ({e.strerror})") from None
+    if kind is not None:
+        raise ConfigError("data.path", path, f"{_ACCEPTED}; this is {kind}")
     try:
         with np.load(path, allow_pickle=False) as f:
             arrays = {k: f[k] for k in f.files}
@@ -34,41 +68,19 @@ def load_npz(path: str) -> dict[str, np.ndarray]:
         raise ConfigError(
             "data.path", path, f"an .npz of numeric arrays; pickled objects are refused ({e})"
         ) from None
-    except Exception as e:
-        raise ConfigError("data.path", path, f"a readable .npz file ({type(e).__name__})") from None
-    missing = [k for k in _REQUIRED if k not in arrays]
+    except Exception as e:  # a damaged archive
+        raise ConfigError(
+            "data.path", path, f"{_ACCEPTED}; this zip archive cannot be read ({e})"
+        ) from None
+    missing = [k for k in REQUIRED if k not in arrays]
     if missing:
         raise ConfigError(
             "data.path",
             path,
-            f"an .npz with keys {list(_REQUIRED)} (optional {list(_OPTIONAL)}); "
+            f"an .npz with keys {list(REQUIRED)} (optional {list(OPTIONAL)}); "
             f"missing {missing}, found {sorted(arrays)}",
         )
-    for k, a in arrays.items():
-        if k not in _REQUIRED + _OPTIONAL:
-            continue
-        if not np.issubdtype(a.dtype, np.number) or np.iscomplexobj(a):
-            raise ConfigError(f"data.path[{k}]", str(a.dtype), "real numeric arrays")
-        if not np.all(np.isfinite(a)):
-            raise ConfigError(f"data.path[{k}]", "non-finite entries", "finite values only")
-    X, y = arrays["X"], arrays["y"]
-    if X.ndim != 2 or y.shape != (X.shape[0],):
-        raise ConfigError(
-            "data.path[X,y]", f"X{X.shape}, y{y.shape}", "X of shape (n, d) and y of shape (n,)"
-        )
-    if ("X_test" in arrays) != ("y_test" in arrays):
-        raise ConfigError("data.path", path, "both X_test and y_test, or neither")
-    if "X_test" in arrays:
-        Xt, yt = arrays["X_test"], arrays["y_test"]
-        if Xt.ndim != 2 or Xt.shape[1] != X.shape[1] or yt.shape != (Xt.shape[0],):
-            raise ConfigError(
-                "data.path[X_test,y_test]",
-                f"X_test{Xt.shape}, y_test{yt.shape}",
-                f"X_test of shape (n_test, {X.shape[1]}) and y_test of shape (n_test,)",
-            )
-    if "w_star" in arrays and arrays["w_star"].shape != (X.shape[1],):
-        raise ConfigError("data.path[w_star]", arrays["w_star"].shape, f"shape ({X.shape[1]},)")
-    return {k: arrays[k] for k in _REQUIRED + _OPTIONAL if k in arrays}
+    return check_arrays(arrays, lambda k: f"data.path[{k}]")
 
 
 class FileData(AbstractData):
@@ -97,8 +109,4 @@ class FileData(AbstractData):
 
     def sample(self, key: PRNGKeyArray, dtype) -> Dataset:
         del key
-        a = {k: jnp.asarray(v, dtype) for k, v in self.arrays.items()}
-        w_star = a.get("w_star")
-        if w_star is None:
-            w_star = least_squares(a["X"], a["y"])
-        return Dataset(a["X"], a["y"], a.get("X_test"), a.get("y_test"), w_star)
+        return sample_arrays(self.arrays, dtype)

@@ -8,7 +8,7 @@ import jax.numpy as jnp
 from jaxtyping import Array, Float, PRNGKeyArray
 
 from .._random import normal
-from ..errors import ConfigError, check
+from ..errors import ConfigError, check, check_finite_fields
 from ._dataset import AbstractData, Dataset
 
 LAYOUTS = ("soudry", "gaussian")
@@ -133,6 +133,9 @@ class Separable(AbstractData):
     std_neg: float = 0.5
 
     def __check_init__(self):
+        # Finite floats first (the base class checks them too, but after this method): the
+        # comparisons below must not blame shift_pos for an infinite margin.
+        check_finite_fields(self, "data")
         check(self.layout in LAYOUTS, "data.layout", self.layout, f"one of {list(LAYOUTS)}")
         check(self.n_pos >= 0, "data.n_pos", self.n_pos, "an integer >= 0")
         check(self.n_neg >= 0, "data.n_neg", self.n_neg, "an integer >= 0")

@@ -8,6 +8,7 @@ from jaxtyping import Array, Float, PRNGKeyArray
 
 from .._random import normals
 from .._types import Params
+from ..errors import check_finite_fields
 from ..models._base import AbstractModel
 
 
@@ -17,6 +18,10 @@ class AbstractInit(eqx.Module):
     ``scale`` is a traced scalar (it is swept), so a scheme must use it arithmetically only.
     Frozen parameters are drawn by the model itself (``model.init_frozen``).
     """
+
+    def __check_init__(self):
+        # Every float field (of every member) is finite: one check for the family.
+        check_finite_fields(self, "init")
 
     @abc.abstractmethod
     def init_trainable(

@@ -9,6 +9,7 @@ import jax.numpy as jnp
 from jaxtyping import Array, Bool, Float, Int, PRNGKeyArray
 
 from .._types import Params
+from ..errors import check_finite_fields
 from ..problem import Problem
 from ..status import CONVERGED, DIVERGED, MAX_STEPS
 
@@ -42,6 +43,10 @@ class AbstractIntegrator(eqx.Module):
         continuous: ``True`` for time-continuous integrators (gradient flow), which integrate up
             to a time ``t1``; discrete ones take ``steps`` steps of size ``lr``.
     """
+
+    def __check_init__(self):
+        # Every float field (of every member) is finite: one check for the family.
+        check_finite_fields(self, "integrator")
 
     continuous: eqx.AbstractClassVar[bool]
 

@@ -7,6 +7,7 @@ from jaxtyping import Array, Float
 
 from .._types import Params
 from ..data._dataset import Dataset
+from ..errors import check_finite_fields
 from ..models._base import AbstractModel
 
 
@@ -18,6 +19,10 @@ class AbstractLoss(eqx.Module):
             (one-hot targets); checked against the data generator when an experiment is built
             (see :attr:`tasks`).
     """
+
+    def __check_init__(self):
+        # Every float field (of every member) is finite: one check for the family.
+        check_finite_fields(self, "loss")
 
     task: eqx.AbstractClassVar[str]
 
@@ -32,7 +37,13 @@ class AbstractLoss(eqx.Module):
         return self.evaluate(model, params, data.X, data.y)
 
     def test(self, model: AbstractModel, params: Params, data: Dataset) -> Float[Array, ""]:
-        """Loss on the test set."""
+        """Loss on the test set.
+
+        Raises:
+            ValueError: if the data set has no test set (there is then no test loss).
+        """
+        if not data.has_test_set:
+            raise ValueError("the data set has no test set, so there is no test loss")
         return self.evaluate(model, params, data.X_test, data.y_test)
 
     @abc.abstractmethod

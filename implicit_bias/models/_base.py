@@ -7,6 +7,7 @@ import equinox as eqx
 from jaxtyping import Array, Float, PRNGKeyArray
 
 from .._types import Params
+from ..errors import check_finite_fields
 
 
 class AbstractModel(eqx.Module):
@@ -28,6 +29,10 @@ class AbstractModel(eqx.Module):
 
     input_dim: eqx.AbstractVar[int]
     frozen: ClassVar[tuple[str, ...]] = ()
+
+    def __check_init__(self):
+        # Every float field (of every member) is finite: one check for the family.
+        check_finite_fields(self, "model")
 
     @abc.abstractmethod
     def param_shapes(self) -> dict[str, tuple[int, ...]]:

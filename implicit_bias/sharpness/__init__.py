@@ -12,6 +12,17 @@ estimators take ``(loss_fn, params, key, ...)`` with ``loss_fn(params) -> scalar
   which is negative near small initializations (see its warning).
 * :func:`exact`: dense ``jax.hessian`` + ``eigh``, for small models and tests.
 
+Beyond the top eigenvalue (docs/spectrum.md), every estimator takes a matrix-free
+:class:`AbstractOperator`: :class:`Hessian`, :class:`GaussNewton`, :class:`Preconditioned`,
+:class:`Block` (a parameter subset) or :class:`Dense`:
+
+* :func:`eigenpairs` / :func:`topk` / :func:`bottomk`: extreme eigenpairs with certified
+  residual bounds (block Lanczos, thick restarts); :func:`eigenvalues_above` for all
+  eigenvalues above a threshold, warm-started along a trajectory;
+* :func:`trace`: Hutchinson / Hutch++ estimates of the trace and of tr(A^2) with standard
+  errors;
+* :func:`slq`: the spectral density by stochastic Lanczos quadrature; :func:`plot_density`.
+
 Call them under ``jax.jit`` (as the engine does, around a ``vmap``): run eagerly, JAX compiles
 every primitive separately, which costs seconds of compilation for a few milliseconds of work.
 
@@ -25,21 +36,58 @@ from jaxtyping import PRNGKeyArray, PyTree
 
 from ..errors import ConfigError
 from ._hvp import LossFn, hvp
+from ._operator import AbstractOperator
 from ._result import SharpnessResult
+from .block import Block
+from .dense import Dense
+from .density import SpectralDensity, slq
+from .eigenpairs import Eigenpairs, bottomk, eigenpairs, topk
 from .exact import exact
+from .gauss_newton import (
+    GaussNewton,
+    cross_entropy_output_loss,
+    logistic_output_loss,
+    square_output_loss,
+)
+from .hessian import Hessian
 from .lanczos import lanczos
+from .plot import plot_density
 from .power import power_iteration
+from .preconditioned import Preconditioned
+from .threshold import AboveThreshold, eigenvalues_above
+from .trace import TRACE_METHODS, TraceEstimate, trace
 
 __all__ = [
     "ESTIMATORS",
     "METHODS",
+    "TRACE_METHODS",
+    "AboveThreshold",
+    "AbstractOperator",
+    "Block",
+    "Dense",
+    "Eigenpairs",
+    "GaussNewton",
+    "Hessian",
+    "Preconditioned",
     "SharpnessResult",
     "SharpnessSpec",
+    "SpectralDensity",
+    "TraceEstimate",
+    "bottomk",
+    "cross_entropy_output_loss",
+    "eigenpairs",
+    "eigenvalues_above",
     "exact",
     "hvp",
     "lanczos",
+    "logistic_output_loss",
+    "plot_density",
     "power_iteration",
     "sharpness",
+    "slq",
+    "square_output_loss",
+    "topk",
+    "trace",
 ]
 
 #: The estimators :func:`sharpness` dispatches to, by name, with their default HVP budget

@@ -2,7 +2,7 @@
 
 import equinox as eqx
 
-from ..errors import check
+from ..errors import check, is_finite
 
 
 class SharpnessSpec(eqx.Module):
@@ -40,4 +40,4 @@ class SharpnessSpec(eqx.Module):
             self.num_iters,
             "null or an integer >= 1",
         )
-        check(self.tol > 0, "sharpness.tol", self.tol, "a float > 0")
+        check(is_finite(self.tol) and self.tol > 0, "sharpness.tol", self.tol, "a finite float > 0")

@@ -32,9 +32,10 @@ project:
   Normalizing that rounding noise would be harmless in exact arithmetic but loses
   orthogonality, and an exact zero gives NaNs. When :math:`\beta_j \le \sqrt{\epsilon}\,
   \|H\|_{\text{seen}}` we instead put :math:`\beta_j = 0` in :math:`T` and restart from a fresh
-  random vector (from ``key`` folded with ``j``) orthogonalized against :math:`V`: :math:`T`
-  becomes block diagonal, and :math:`H V_k = V_k T_k + F` stays exact with the dropped
-  vector in :math:`F`. Since ``k <= p`` a fresh orthogonal direction always exists.
+  random direction (a sign-flipped copy of one random vector, :mod:`._tridiag`) orthogonalized
+  against :math:`V`: :math:`T` becomes block diagonal, and :math:`H V_k = V_k T_k + F` stays
+  exact with the dropped vector in :math:`F`. Since ``k <= p`` a fresh orthogonal direction
+  always exists.
 * **Honest error bound.** The Ritz residual is
   :math:`\|H y - \theta y\| = \|F s\| \le \sum_j |s_j| \|f_j\|`, where column :math:`f_j`
   holds the final :math:`\beta_k v_{k+1}` (``j = k``), the dropped vector at a breakdown, and
@@ -57,30 +58,13 @@ import logging
 
 import jax
 import jax.numpy as jnp
-from jax import lax
-from jaxtyping import Array, PRNGKeyArray, PyTree
+from jaxtyping import PRNGKeyArray, PyTree
 
 from ._hvp import LossFn, hvp_operator, start_vector
 from ._result import SharpnessResult, is_converged
+from ._tridiag import safe_div, tridiagonalize
 
 logger = logging.getLogger(__name__)
-
-
-def _orthogonalize(basis: Array, w: Array) -> tuple[Array, Array]:
-    """Two passes of classical Gram-Schmidt of ``w`` against the rows of ``basis``.
-
-    Rows not yet filled are zero and contribute nothing. Returns the orthogonalized vector and
-    the total coefficients ``h`` (``w_in = basis.T @ h + w_out`` up to rounding).
-    """
-    h1 = basis @ w
-    w = w - basis.T @ h1
-    h2 = basis @ w
-    w = w - basis.T @ h2
-    return w, h1 + h2
-
-
-def _safe_div(x: Array, n: Array) -> Array:
-    return x / jnp.where(n > 0, n, 1.0)
 
 
 def lanczos(
@@ -118,57 +102,24 @@ def lanczos(
     k = min(num_iters, p)
     dtype = flat.dtype
     eps = jnp.finfo(dtype).eps
-    breakdown_rtol = float(eps) ** 0.5
     logger.debug("lanczos: tracing k=%d steps for p=%d parameters (%s)", k, p, dtype)
 
-    # All random vectors (start + one restart candidate per step) come from ONE draw: each
-    # jax.random call inlines a Threefry hash, and those dominate compile time on CPU.
-    randoms = jax.random.normal(key, (k + 1, p), "float32").astype(dtype)
-    idx = jnp.arange(k)
-
-    def step(carry, j):
-        basis, v, beta_prev, anorm = carry
-        basis = basis.at[j].set(v)
-        hv = matvec(v)
-        anorm = jnp.maximum(anorm, jnp.linalg.norm(hv))
-        w, h = _orthogonalize(basis, hv)
-        alpha = h[j]
-        beta = jnp.linalg.norm(w)
-        # Coefficients of H v_j that the tridiagonal T does not represent: on v_i, i < j - 1
-        # (zero in exact arithmetic) and the mismatch with T's (j - 1, j) entry.
-        h_prev = jnp.sum(jnp.where(idx == j - 1, h, 0.0))
-        far = jnp.sum(jnp.where(idx < j - 1, h**2, 0.0))
-        dropped_coef = jnp.sqrt(far + (h_prev - beta_prev) ** 2)
-
-        broke = beta <= breakdown_rtol * anorm
-        r = randoms[j + 1]
-        r, _ = _orthogonalize(basis, r)
-        r = _safe_div(r, jnp.linalg.norm(r))
-        v_next = jnp.where(broke, r, _safe_div(w, beta))
-        t_off = jnp.where(broke, 0.0, beta)
-        return (basis, v_next, t_off, anorm), (alpha, t_off, beta, broke, dropped_coef)
-
-    init = (
-        jnp.zeros((k, p), dtype),
-        start_vector(randoms[0], flat, v0),
-        jnp.zeros((), dtype),
-        jnp.zeros((), dtype),
-    )
-    (basis, _, _, anorm), (alphas, t_offs, betas, broke, dropped_coef) = lax.scan(step, init, idx)
-
-    off = t_offs[:-1]
-    tridiag = jnp.diag(alphas) + jnp.diag(off, 1) + jnp.diag(off, -1)
-    ritz, s = jnp.linalg.eigh(tridiag)
+    # The start vector and the restart direction come from ONE draw: each jax.random call
+    # inlines a Threefry hash, and those dominate compile time on CPU.
+    randoms = jax.random.normal(key, (2, p), "float32").astype(dtype)
+    tri = tridiagonalize(matvec, start_vector(randoms[0], flat, v0), randoms[1], k)
+    ritz, s = jnp.linalg.eigh(tri.matrix())
     s_top = s[:, -1]
 
     # ||F s|| <= sum_j |s_j| ||f_j||: the final residual beta_k (always), dropped vectors at
     # breakdowns, and dropped Gram-Schmidt coefficients. Plus a rounding floor: the k-term
     # inner products and eigh(T) each err by ~eps*||H||, accumulating like sqrt(k).
-    col_norms = dropped_coef + jnp.where(broke | (idx == k - 1), betas, 0.0)
-    error_bound = jnp.sum(jnp.abs(s_top) * col_norms) + k**0.5 * eps * anorm
+    idx = jnp.arange(k)
+    col_norms = tri.dropped_coef + jnp.where(tri.broke | (idx == k - 1), tri.betas, 0.0)
+    error_bound = jnp.sum(jnp.abs(s_top) * col_norms) + k**0.5 * eps * tri.anorm
 
-    y = basis.T @ s_top
-    y = _safe_div(y, jnp.linalg.norm(y))
+    y = tri.basis.T @ s_top
+    y = safe_div(y, jnp.linalg.norm(y))
     eigenvalue = ritz[-1]
     return SharpnessResult(
         eigenvalue=eigenvalue,

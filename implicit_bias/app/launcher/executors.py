@@ -14,8 +14,10 @@ from typing import Any
 import jax
 from omegaconf import OmegaConf
 
+from implicit_bias.app.instantiate import to_integer
 from implicit_bias.app.jaxsetup import configure_jax, quiet_jax_logs
 from implicit_bias.app.workers import run_batch
+from implicit_bias.errors import ConfigError
 from implicit_bias.experiment import Experiment
 from implicit_bias.result import Result
 from implicit_bias.scalars import Scalars
@@ -24,6 +26,7 @@ log = logging.getLogger(__name__)
 
 #: Executors of the ``submitit`` option, and the keys passed through to them.
 SUBMITIT_EXECUTORS = ("slurm", "local", None)
+SUBMITIT_NAMES = "['slurm', 'local', null]"
 SUBMITIT_KEYS = (
     "partition",
     "timeout_min",
@@ -32,13 +35,15 @@ SUBMITIT_KEYS = (
     "mem_gb",
     "additional_parameters",
 )
+SUBMITIT_INTEGERS = ("timeout_min", "gpus_per_node", "cpus_per_task", "mem_gb")
 
 
 def submitit_options(options: Any) -> dict[str, Any]:
     """The ``submitit`` launcher option as a plain dict (``executor: None`` when not set).
 
     Raises:
-        ValueError: naming the key, for an unknown executor or key.
+        ConfigError: naming the key, for an unknown executor or key, or a count that is not an
+            integer.
     """
     if options is None:
         options = {}
@@ -47,16 +52,18 @@ def submitit_options(options: Any) -> dict[str, Any]:
     options = dict(options)
     options.setdefault("executor", None)
     if options["executor"] not in SUBMITIT_EXECUTORS:
-        raise ValueError(
-            f"hydra.launcher.submitit.executor={options['executor']!r} is invalid: one of "
-            f"{list(SUBMITIT_EXECUTORS)}"
+        raise ConfigError(
+            "hydra.launcher.submitit.executor", options["executor"], f"one of {SUBMITIT_NAMES}"
         )
     unknown = sorted(set(options) - {"executor", *SUBMITIT_KEYS})
     if unknown:
-        raise ValueError(
-            f"hydra.launcher.submitit={unknown!r} is invalid: keys among "
-            f"{['executor', *SUBMITIT_KEYS]}"
+        raise ConfigError(
+            f"hydra.launcher.submitit.{unknown[0]}",
+            options[unknown[0]],
+            f"a key among {['executor', *SUBMITIT_KEYS]}",
         )
+    for key in SUBMITIT_INTEGERS:
+        options[key] = to_integer(options.get(key), f"hydra.launcher.submitit.{key}", True)
     return options
 
 

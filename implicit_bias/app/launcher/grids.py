@@ -24,6 +24,8 @@ from hydra._internal.core_plugins.basic_sweeper import BasicSweeper
 from hydra.core.override_parser.overrides_parser import OverridesParser, create_functions
 from hydra.core.override_parser.types import ChoiceSweep, Override
 
+from implicit_bias.errors import ConfigError
+
 
 def linspace(start: int | float, stop: int | float, num: int) -> ChoiceSweep:
     """``num`` evenly spaced values from ``start`` to ``stop`` inclusive (``numpy.linspace``)."""
@@ -57,6 +59,27 @@ def _key(o: Override) -> str:
     return o.get_key_element().lstrip("+~")
 
 
+def _overrides(parser: OverridesParser, values: dict[str, Any], where: str) -> list[Override]:
+    """The overrides ``key=value`` of a grid (or of ``params``), refusing empty lists."""
+    for k, v in values.items():
+        if isinstance(v, (list, tuple)) and not v:
+            raise ConfigError(f"{where}{k}", [], _NON_EMPTY)
+    parsed = parser.parse_overrides([f"{k}={_value_str(v)}" for k, v in values.items()])
+    _check_not_empty(parsed, where)
+    return parsed
+
+
+#: What a swept key allows: an empty sweep would make a sweep with no points.
+_NON_EMPTY = "at least one value (a sweep over no values has no points)"
+
+
+def _check_not_empty(overrides: list[Override], where: str) -> None:
+    for o in overrides:
+        if o.is_sweep_override() and not list(o.sweep_string_iterator()):
+            text = str(o.input_line).split("=", 1)[-1]
+            raise ConfigError(f"{where}{_key(o)}", text, _NON_EMPTY)
+
+
 def expand_grids(
     parser: OverridesParser,
     arguments: list[str],
@@ -73,15 +96,20 @@ def expand_grids(
 
     Returns:
         One override list per job, without duplicates, in grid order.
+
+    Raises:
+        ConfigError: for a sweep value with no values (``lr=range(0)``, an empty list in a
+            grid), which would make a sweep with no points, naming where it was given.
     """
     cmdline = parser.parse_overrides(list(arguments))
-    shared = [f"{k}={_value_str(v)}" for k, v in (params or {}).items()]
+    _check_not_empty(cmdline, "")
+    shared = _overrides(parser, params or {}, "hydra.sweeper.params.")
     jobs: list[list[str]] = []
     seen: set[tuple[str, ...]] = set()
-    for grid in grids or [{}]:
-        own = [f"{k}={_value_str(v)}" for k, v in grid.items()]
+    for i, grid in enumerate(grids or [{}]):
+        own = _overrides(parser, grid, f"hydra.sweeper.grids[{i}].")
         merged: dict[str, Override] = {}
-        for source in (parser.parse_overrides(shared), parser.parse_overrides(own), cmdline):
+        for source in (shared, own, cmdline):
             for o in source:
                 merged[_key(o)] = o
         (product,) = BasicSweeper.split_arguments(list(merged.values()), None)

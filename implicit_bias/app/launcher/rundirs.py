@@ -50,6 +50,7 @@ def save_point(
         plots=bool(job.values["output"]["plots"]),
         save_data=bool(job.values["output"]["save_data"]),
         extra=extra,
+        scalars=job.values,
     )
     ret = job_return(job, metrics)
     callbacks.on_job_end(config=job.config, job_return=ret)

@@ -31,6 +31,7 @@ written last and atomically, so a point is either complete or redone), the launc
 is left, and the process exits with status ``128 + signal``. Re-running the same command resumes.
 """
 
+import dataclasses
 import json
 import logging
 import signal
@@ -47,6 +48,7 @@ from omegaconf import DictConfig
 
 from implicit_bias.app.build import build_experiment, build_reference, build_scalars
 from implicit_bias.app.collect import collect
+from implicit_bias.app.instantiate import to_integer
 from implicit_bias.app.jaxsetup import configure_jax, quiet_jax_logs
 from implicit_bias.app.launcher import executors, jobs, rundirs
 from implicit_bias.app.launcher.plan import PAD_POLICIES, plan_group
@@ -84,28 +86,25 @@ class LauncherOptions:
 
     @classmethod
     def make(cls, **options: Any) -> "LauncherOptions":
-        """Validate the options.
+        """Validate the options (integer options accept integral floats, ``1e3``).
 
         Raises:
-            ValueError: naming the key, the bad value and what is allowed.
+            ConfigError: naming the key (``hydra.launcher.<key>``), the bad value and what is
+                allowed.
         """
-        o = cls(**options)
-        if o.pad_to not in PAD_POLICIES:
-            raise ValueError(
-                f"hydra.launcher.pad_to={o.pad_to!r} is invalid: one of {PAD_POLICIES}"
-            )
+        o = {**{f.name: f.default for f in dataclasses.fields(cls)}, **options}
+        if o["pad_to"] not in PAD_POLICIES:
+            raise ConfigError("hydra.launcher.pad_to", o["pad_to"], f"one of {list(PAD_POLICIES)}")
         for key in ("max_batch_size", "workers"):
-            value = getattr(o, key)
-            if value is not None and int(value) < 1:
-                raise ValueError(f"hydra.launcher.{key}={value!r} is invalid: null or an int >= 1")
-        return cls(
-            max_batch_size=None if o.max_batch_size is None else int(o.max_batch_size),
-            workers=None if o.workers is None else int(o.workers),
-            skip_completed=bool(o.skip_completed),
-            pad_to=o.pad_to,
-            collect=bool(o.collect),
-            submitit=executors.submitit_options(o.submitit),
-        )
+            key_name = f"hydra.launcher.{key}"
+            o[key] = to_integer(o[key], key_name, nullable=True)
+            if o[key] is not None and o[key] < 1:
+                raise ConfigError(key_name, o[key], "null or an integer >= 1")
+        for key in ("skip_completed", "collect"):
+            if not isinstance(o[key], bool):
+                raise ConfigError(f"hydra.launcher.{key}", o[key], "true or false")
+        o["submitit"] = executors.submitit_options(o["submitit"])
+        return cls(**o)
 
 
 class BatchedSweep:
@@ -123,6 +122,7 @@ class BatchedSweep:
         self.config = config
         self.hydra_context = hydra_context
         self.task_function = task_function
+        self.resume = resume_command(config)
 
     def launch(self, job_overrides: Sequence[Sequence[str]], initial_job_idx: int):
         """Run the jobs; returns one ``JobReturn`` per job, in order."""
@@ -135,6 +135,9 @@ class BatchedSweep:
         logging.getLogger().addHandler(handler)
         try:
             log.info("Launching %d jobs, batched, in %s", len(job_overrides), sweep_dir)
+            log.info(
+                "if interrupted, this resumes it (completed points are skipped): %s", self.resume
+            )
             tic = time.perf_counter()
             load = lambda o: self.hydra_context.config_loader.load_sweep_config(  # noqa: E731
                 self.config, list(o)
@@ -202,14 +205,22 @@ class BatchedSweep:
         if interrupted is not None:
             done = sum(1 for job in all_jobs if is_complete(job.out_dir))
             log.error(
-                "interrupted (%s): %d of %d points are complete in %s; re-run the same command "
-                "to do the rest",
+                "interrupted (%s): %d of %d points are complete in %s; to do the rest, run: %s",
                 signal.Signals(interrupted).name,
                 done,
                 len(all_jobs),
                 sweep_dir,
+                self.resume,
             )
             raise SystemExit(128 + int(interrupted))
+        failed = [job for job in all_jobs if returns[job.idx].status == JobStatus.FAILED]
+        if failed:
+            log.error(
+                "%d of %d points failed (above); to retry them, run: %s",
+                len(failed),
+                len(all_jobs),
+                self.resume,
+            )
         if self.options.collect:
             _collect(sweep_dir)
         return [returns[job.idx] for job in all_jobs]
@@ -302,6 +313,24 @@ class BatchedSweep:
         )
         with open(sweep_dir / LAUNCHER_LOG, "a") as f:
             f.write(json.dumps(record) + "\n")
+
+
+def resume_command(config: DictConfig) -> str:
+    """The command that resumes this sweep: the same overrides, with ``hydra.sweep.dir`` set to
+    this sweep's directory (Hydra's default one has the date and time in it, so re-running the
+    same command would start over elsewhere; sweep files set a fixed one). Completed points are
+    skipped (``skip_completed``)."""
+    import shlex
+
+    overrides = config.hydra.overrides
+    hydra_overrides = [
+        str(o)
+        for o in overrides.hydra
+        if not str(o).startswith(("hydra.sweep.dir=", "hydra.mode=", "hydra.run.dir="))
+    ]
+    sweep_dir = Path(str(config.hydra.sweep.dir)).resolve()
+    args = [*map(str, overrides.task), *hydra_overrides, f"hydra.sweep.dir={sweep_dir}"]
+    return shlex.join(["python", "-m", "implicit_bias.run", "-m", *args])
 
 
 def _collect(sweep_dir: Path) -> None:

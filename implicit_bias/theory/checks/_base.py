@@ -5,6 +5,7 @@ from typing import Any
 
 import equinox as eqx
 
+from implicit_bias.errors import check_finite_fields
 from implicit_bias.experiment import Experiment
 from implicit_bias.result import Result
 
@@ -18,6 +19,10 @@ class AbstractCheck(eqx.Module):
     ``metrics.json``. Implementations live in ``implicit_bias/limits/`` (one file each) and use
     the exact solvers of :mod:`implicit_bias.theory`.
     """
+
+    def __check_init__(self):
+        # Every float field (of every member) is finite: one check for the family.
+        check_finite_fields(self, "reference")
 
     @abc.abstractmethod
     def __call__(self, exp: Experiment, run: Result) -> dict[str, Any]:
