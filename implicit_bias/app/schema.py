@@ -131,6 +131,9 @@ class Config:
     divergence_threshold: float = _field_default(Experiment, "divergence_threshold")
     converge_tol: float = _field_default(Experiment, "converge_tol")
     progress: bool | None = None
+    # Packages besides implicit_bias whose classes a config may name (_target_): your own model,
+    # loss, init, data (docs/extending.md). Empty: everything outside implicit_bias is refused.
+    allowed_packages: list[str] = field(default_factory=list)
     # Batch the points of a multirun that differ only in traced scalars (see the launcher).
     experiment_name: str = "default"
 
