@@ -43,9 +43,10 @@ class SAM(AbstractDiscreteIntegrator):
     (optionally heavy-ball momentum) and the adversarial step ``normalize -> sgd(rho)``; the
     norm is the global one over all trainable parameters. ``rho = 0`` is gradient descent.
 
-    On a diagonal linear network, SAM from the same initialization reaches sparser
-    interpolators than GD (Andriushchenko & Flammarion 2022, Section 4: its implicit bias acts
-    like a smaller initialization scale); ``+experiment=sam_diagonal`` shows it.
+    On a diagonal linear network, full-batch SAM from the same initialization ends in a much
+    flatter region than GD, but measured here not at a sparser interpolator
+    (``+experiment=sam_diagonal``; the sparsity bias of Andriushchenko & Flammarion 2022 is
+    derived mainly for 1-SAM, a per-sample ascent step, not built here).
 
     **Stability.** Unnormalized SAM on a quadratic with curvature :math:`\lambda` multiplies
     the error by :math:`1 - \eta\lambda(1 + \rho\lambda)`: stable iff
