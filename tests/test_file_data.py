@@ -137,3 +137,16 @@ def test_multi_output_regression_csv(tmp_path):
     loss = float(Square()(model, params, data))
     pred = np.asarray(model.apply(params, jnp.asarray(X)))
     assert loss == pytest.approx(np.sum((pred - Y) ** 2) / 12, rel=1e-12)
+
+
+def test_inferred_binary_labels_with_one_hot_and_a_single_class(tmp_path):
+    from implicit_bias.errors import ConfigError
+
+    X = np.arange(12.0).reshape(6, 2)
+    np.savez(tmp_path / "pm.npz", X=X, y=np.array([1, -1, 1, -1, 1, -1]))
+    d = FileData(str(tmp_path / "pm.npz"), one_hot=True)  # inferred, then one-hot
+    assert d.task == "multiclass" and d.arrays["y"].shape == (6, 2)
+    np.savez(tmp_path / "one.npz", X=X, y=np.ones(6))
+    with pytest.raises(ConfigError, match="labels of one class"):
+        FileData(str(tmp_path / "one.npz"))
+    assert FileData(str(tmp_path / "one.npz"), task="regression").task == "regression"

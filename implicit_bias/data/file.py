@@ -279,7 +279,13 @@ class FileData(AbstractData):
             kept = np.isin(index, classes) if classes is not None else np.ones(index.size, bool)
             X_all, labels, k = select_classes(X_all, index, classes, "data")
             in_train = in_train[kept]
-            if self.task == "classification" and (k != 2 or one_hot):
+            check(
+                k >= 2,
+                "data.path[y]",
+                "labels of one class",
+                "at least two classes for classification (data.task=regression for real targets)",
+            )
+            if task == "classification" and (k != 2 or one_hot):  # declared
                 raise ConfigError(
                     "data.task",
                     self.task,
