@@ -127,6 +127,8 @@ def _diag_trace_and_top(res):
     return eig.sum(), eig[-1], float(loss(p))
 
 
+# Slow: 4 runs of 2e4 steps (about a minute on the loaded 2-core CPU); make test-slow.
+@pytest.mark.slow
 @pytest.mark.parametrize(
     ("name", "zero"),
     [("label_noise", "integrator.noise_std=0"), ("sam_diagonal", "integrator.rho=0")],
