@@ -13,7 +13,7 @@ XDIST := -n 2 --dist loadgroup
 $(STAMP): pyproject.toml setup.py
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e ".[test,cvx,slurm]"
+	$(PY) -m pip install --quiet -e ".[test,cvx,slurm,datasets]"
 	touch $(STAMP)
 
 run: $(STAMP)
@@ -45,7 +45,7 @@ bench: $(STAMP)
 	$(PY) benchmarks/marion.py
 
 # Every figure of every paper (full-size grids; minutes on a 2-core CPU).
-PAPERS := marion_chizat vardi_shamir least_squares diagonal_nets matrix_factorization deep_linear_landscape
+PAPERS := marion_chizat vardi_shamir least_squares diagonal_nets matrix_factorization deep_linear_landscape training_dynamics
 figures: $(STAMP)
 	for p in $(PAPERS); do $(PY) -m implicit_bias.papers.$$p figures || exit 1; done
 

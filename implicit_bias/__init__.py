@@ -26,6 +26,7 @@ from .data import MatrixSensing as MatrixSensing
 from .data import PlantedRegression as PlantedRegression
 from .data import ReluCounterexample as ReluCounterexample
 from .data import Separable as Separable
+from .data import SklearnData as SklearnData
 from .data import SparseRegression as SparseRegression
 from .engine import run_batch as run_batch
 from .engine import run_trajectory as run_trajectory
@@ -37,6 +38,7 @@ from .experiment import SpectrumSpec as SpectrumSpec
 from .inits import AbstractInit as AbstractInit
 from .inits import Balanced as Balanced
 from .inits import Constant as Constant
+from .inits import FanIn as FanIn
 from .inits import Gaussian as Gaussian
 from .inits import Identity as Identity
 from .inits import Neuron as Neuron
@@ -44,13 +46,17 @@ from .inits import Residual as Residual
 from .inits import Zero as Zero
 from .inits import ZeroFirst as ZeroFirst
 from .integrators import GD as GD
+from .integrators import SAM as SAM
 from .integrators import SGD as SGD
 from .integrators import AbstractContinuousIntegrator as AbstractContinuousIntegrator
 from .integrators import AbstractDiscreteIntegrator as AbstractDiscreteIntegrator
 from .integrators import AbstractIntegrator as AbstractIntegrator
 from .integrators import GradientFlow as GradientFlow
+from .integrators import LabelNoiseSGD as LabelNoiseSGD
 from .integrators import MirrorDescent as MirrorDescent
+from .integrators import Optax as Optax
 from .losses import AbstractLoss as AbstractLoss
+from .losses import CrossEntropy as CrossEntropy
 from .losses import Exponential as Exponential
 from .losses import Logistic as Logistic
 from .losses import Square as Square

@@ -65,12 +65,12 @@ class Experiment(eqx.Module):
                 f"equal to the data dimension {self.data.input_dim} ({type(self.data).__name__})",
             )
         data_task = self.data.task
-        if self.loss.task != data_task:
+        if data_task not in self.loss.tasks:
             raise ConfigError(
                 "loss",
                 type(self.loss).__name__.lower(),
                 f"a {data_task} loss for {type(self.data).__name__} data "
-                f"(this loss is for {self.loss.task})",
+                f"(this loss is for {' or '.join(self.loss.tasks)})",
             )
         if self.record.every is not None and self.integrator.continuous:
             raise ConfigError(
@@ -95,10 +95,23 @@ class Experiment(eqx.Module):
         # the launcher turns jax_enable_x64 on for its group, and a shape check needs no
         # float64 (asking for it would print JAX's "float64 is not available" warning).
         dtype = jax.dtypes.canonicalize_dtype(jnp.dtype(self.dtype))
-        jax.eval_shape(
+        params = jax.eval_shape(
             lambda key: self.init(key, self.model, jnp.ones((), dtype), dtype),
             jax.random.key(0),
         )
+        # Likewise the model's outputs against the targets: (n,) for one output, (n, k) for k
+        # (a one-output model on one-hot targets would broadcast silently in the loss).
+        data = jax.eval_shape(lambda key: self.data.sample(key, dtype), jax.random.key(0))
+        out = jax.eval_shape(self.model.apply, params, data.X)
+        if out.shape != data.y.shape:
+            k = data.y.shape[1:]
+            raise ConfigError(
+                "model",
+                f"{type(self.model).__name__} with outputs of shape {out.shape}",
+                f"outputs of the targets' shape {data.y.shape} ("
+                + (f"{k[0]} outputs: model=mlp model.output_dim={k[0]}" if k else "one output")
+                + ")",
+            )
 
     def _check_spectrum(self, p: int) -> None:
         spec = self.spectrum

@@ -52,11 +52,13 @@ OPTIONS: dict[str, dict[str, type]] = {
         "planted_regression": _data.PlantedRegression,
         "relu_counterexample": _data.ReluCounterexample,
         "separable": _data.Separable,
+        "sklearn": _data.SklearnData,
         "sparse_regression": _data.SparseRegression,
     },
     "init": {
         "balanced": _inits.Balanced,
         "constant": _inits.Constant,
+        "fan_in": _inits.FanIn,
         "gaussian": _inits.Gaussian,
         "identity": _inits.Identity,
         "neuron": _inits.Neuron,
@@ -67,10 +69,14 @@ OPTIONS: dict[str, dict[str, type]] = {
     "integrator": {
         "gd": _integrators.GD,
         "gradient_flow": _integrators.GradientFlow,
+        "label_noise": _integrators.LabelNoiseSGD,
         "mirror_descent": _integrators.MirrorDescent,
+        "optax": _integrators.Optax,
+        "sam": _integrators.SAM,
         "sgd": _integrators.SGD,
     },
     "loss": {
+        "cross_entropy": _losses.CrossEntropy,
         "exponential": _losses.Exponential,
         "logistic": _losses.Logistic,
         "square": _losses.Square,

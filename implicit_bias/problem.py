@@ -31,7 +31,7 @@ class _ReverseOnly(AbstractModel):
     def param_shapes(self) -> dict[str, tuple[int, ...]]:
         return self.inner.param_shapes()
 
-    def apply(self, params: Params, x: Float[Array, "n d"]) -> Float[Array, " n"]:
+    def apply(self, params: Params, x: Float[Array, "n d"]) -> Float[Array, "n ..."]:
         return self.inner.apply_for_grad(params, x)
 
 
@@ -62,11 +62,15 @@ class Problem(eqx.Module):
         """Full-batch training loss."""
         return self.loss_obj(self.model, self.full(trainable), self.data)
 
-    def batch_loss(self, trainable: Params, idx: Array) -> Float[Array, ""]:
-        """Training loss on the samples ``idx`` (minibatch, direct path)."""
-        return self.loss_obj.evaluate(
-            self.model, self.full(trainable), self.data.X[idx], self.data.y[idx]
-        )
+    def batch_loss(
+        self, trainable: Params, idx: Array | None, targets: Array | None = None
+    ) -> Float[Array, ""]:
+        """Training loss on the samples ``idx`` (minibatch, direct path; ``None``: all of
+        them), with their targets replaced by ``targets`` if given (label noise)."""
+        X = self.data.X if idx is None else self.data.X[idx]
+        if targets is None:
+            targets = self.data.y if idx is None else self.data.y[idx]
+        return self.loss_obj.evaluate(self.model, self.full(trainable), X, targets)
 
     def _for_grad(self) -> "Problem":
         # The same problem with the model's reverse-mode-only forward pass, if it has one.
@@ -89,10 +93,11 @@ class Problem(eqx.Module):
         return jax.grad(self._for_grad().loss)(trainable)
 
     def batch_value_and_grad(
-        self, trainable: Params, idx: Array
+        self, trainable: Params, idx: Array | None, targets: Array | None = None
     ) -> tuple[Float[Array, ""], Params]:
-        """Minibatch loss on the samples ``idx`` and its gradient (see :meth:`value_and_grad`)."""
-        return jax.value_and_grad(self._for_grad().batch_loss)(trainable, idx)
+        """Minibatch loss on the samples ``idx`` (optionally with other ``targets``, see
+        :meth:`batch_loss`) and its gradient (see :meth:`value_and_grad`)."""
+        return jax.value_and_grad(self._for_grad().batch_loss)(trainable, idx, targets)
 
     def test_loss(self, trainable: Params) -> Float[Array, ""]:
         """Loss on the test set."""

@@ -82,7 +82,13 @@ ALL_MODELS = (
     Case("deep_linear", ib.DeepLinear(input_dim=3, width=3, depth=3)),
     Case("residual_linear", ib.ResidualLinear(input_dim=3, depth=3)),
     Case("linear", ib.Linear(input_dim=3)),
-    Case("mlp", ib.MLP(input_dim=3, width=4, depth=3, activation="tanh")),
+    # Per-layer widths, biases and the NTK multipliers all go through the batched path.
+    Case(
+        "mlp",
+        ib.MLP(
+            input_dim=3, width=[4, 5], depth=3, bias=True, activation="tanh", parametrization="ntk"
+        ),
+    ),
     Case("diagonal", ib.Diagonal(input_dim=3)),
     Case(
         "matrix_factorization",
@@ -117,6 +123,12 @@ ALL_DATA = (
         {"model": ib.MatrixFactorization(kind="deep", dim=3)},
         ("model=matrix_factorization", "model.kind=deep"),
     ),
+    # A scikit-learn data set (bundled, no download), reduced to the default problem's shape.
+    Case(
+        "sklearn",
+        ib.SklearnData(name="diabetes", n=8, pca=3),
+        overrides=("data.name=diabetes", "data.n=8", "data.pca=3"),
+    ),
     # targets (16, 18, 0): GD is stable below lr ~ 0.01
     Case(
         "relu_counterexample",
@@ -136,6 +148,7 @@ ALL_INITS = (
     Case("zero_first", ib.ZeroFirst()),
     Case("zero", ib.Zero(), {"model": ib.Linear(input_dim=3)}, ("model=linear",)),
     Case("constant", ib.Constant()),
+    Case("fan_in", ib.FanIn()),
     Case(
         "identity",
         ib.Identity(),
@@ -160,12 +173,34 @@ ALL_LOSSES = (
     Case("square", ib.Square()),
     Case("logistic", ib.Logistic(), _CLASSIFICATION, ("data=separable",)),
     Case("exponential", ib.Exponential(), _CLASSIFICATION, ("data=separable",)),
+    # Three iris classes one-hot, a three-output network.
+    Case(
+        "cross_entropy",
+        ib.CrossEntropy(),
+        {
+            "data": ib.SklearnData(name="iris", n=8, pca=3),
+            "model": ib.MLP(input_dim=3, width=4, depth=2, output_dim=3, activation="tanh"),
+        },
+        (
+            "data=sklearn",
+            "data.name=iris",
+            "data.n=8",
+            "data.pca=3",
+            "model=mlp",
+            "model.output_dim=3",
+            "model.width=4",
+            "model.depth=2",
+        ),
+    ),
 )
 
 ALL_INTEGRATORS = (
     Case("gd", ib.GD()),
     Case("sgd", ib.SGD(batch_size=4)),
     Case("gradient_flow", ib.GradientFlow()),
+    Case("sam", ib.SAM(rho=0.05)),
+    Case("label_noise", ib.LabelNoiseSGD(noise_std=0.1, batch_size=4)),
+    Case("optax", ib.Optax(name="adam")),
     Case(
         "mirror_descent",
         ib.MirrorDescent(),

@@ -23,16 +23,17 @@ def build_experiment(cfg: DictConfig) -> Experiment:
     Raises:
         ConfigError: for any bad value or combination, naming the key.
     """
-    check_targets(cfg)
+    allowed = allowed_packages(cfg)
+    check_targets(cfg, allowed_packages=allowed)
     check_keys(cfg)
-    data = instantiate(cfg.data, "data")
+    data = instantiate(cfg.data, "data", allowed)
     model_cfg = OmegaConf.to_container(cfg.model, resolve=True)
     if model_cfg.get("input_dim", 0) is None:  # null: the data's dimension
         model_cfg["input_dim"] = data.input_dim
-    model = instantiate(model_cfg, "model")
-    init = instantiate(cfg.init, "init")
-    integrator = instantiate(cfg.integrator, "integrator")
-    loss = instantiate(cfg.loss, "loss")
+    model = instantiate(model_cfg, "model", allowed)
+    init = instantiate(cfg.init, "init", allowed)
+    integrator = instantiate(cfg.integrator, "integrator", allowed)
+    loss = instantiate(cfg.loss, "loss", allowed)
     sharp = integer_arguments(SharpnessSpec, plain(cfg.sharpness, "sharpness"), "sharpness")
     spectrum = integer_arguments(SpectrumSpec, plain(cfg.spectrum, "spectrum"), "spectrum")
     record = integer_arguments(Schedule, plain(cfg.record, "record"), "record")
@@ -49,6 +50,25 @@ def build_experiment(cfg: DictConfig) -> Experiment:
         divergence_threshold=float(cfg.divergence_threshold),
         converge_tol=float(cfg.converge_tol),
     )
+
+
+def allowed_packages(cfg: Mapping) -> tuple[str, ...]:
+    """The packages besides implicit_bias whose classes the config may name (``_target_``):
+    the top-level ``allowed_packages`` (default none).
+
+    Raises:
+        ConfigError: for a value that is not a list of package names.
+    """
+    value = cfg.get("allowed_packages") or []
+    value = OmegaConf.to_container(value) if not isinstance(value, list | tuple) else value
+    ok = isinstance(value, list | tuple) and all(
+        isinstance(p, str) and p.isidentifier() for p in value
+    )
+    if not ok:
+        raise ConfigError(
+            "allowed_packages", value, "a list of top-level package names, e.g. [mypkg]"
+        )
+    return tuple(value)
 
 
 def check_keys(cfg: Mapping) -> None:
@@ -107,4 +127,4 @@ def build_reference(cfg: DictConfig):
     node = cfg.get("reference")
     if node is None or (isinstance(node, DictConfig) and "_target_" not in node):
         return None
-    return instantiate(node, "reference")
+    return instantiate(node, "reference", allowed_packages(cfg))

@@ -138,9 +138,17 @@ def plot_run(out_dir: Path, result: Result, exp: Experiment) -> None:
         fig, ax = plt.subplots(figsize=(5, 3.5))
         y = _drawable(rec["sharpness"], log=False)
         _curve(ax, x, y, label="sharpness (top Hessian eigenvalue)")
-        if not continuous:
-            lr = float(result.scalars.lr)
-            ax.axhline(2.0 / lr, color="k", ls="--", label=f"2/lr = {2 / lr:.3g}")
+        # The integrator's own threshold (2/lr for GD, 2(1+beta)/lr with heavy ball, none for
+        # gradient flow or Adam): integrators/_base.py, stability_threshold.
+        lr = float(result.scalars.lr)
+        threshold = exp.integrator.stability_threshold(lr, result.initial.get("sharpness"))
+        if threshold is not None:
+            ax.axhline(
+                float(threshold),
+                color="k",
+                ls="--",
+                label=f"stability threshold {float(threshold):.3g}",
+            )
         _finish(ax, x, [y], False, result, xlabel)
         ax.set_xlabel(xlabel)
         ax.set_ylabel("sharpness")

@@ -137,6 +137,9 @@ class Config:
     # JAX's persistent compilation cache: auto (IMPLICIT_BIAS_COMPILATION_CACHE if set, else
     # the per-user folder), off, or a folder (implicit_bias.compilations).
     compilation_cache: str = "auto"
+    # Packages besides implicit_bias whose classes a config may name (_target_): your own model,
+    # loss, init, data (docs/extending.md). Empty: everything outside implicit_bias is refused.
+    allowed_packages: list[str] = field(default_factory=list)
     # Batch the points of a multirun that differ only in traced scalars (see the launcher).
     experiment_name: str = "default"
 

@@ -10,4 +10,5 @@ from .matrix_sensing import MatrixSensing as MatrixSensing
 from .planted_regression import PlantedRegression as PlantedRegression
 from .relu_counterexample import ReluCounterexample as ReluCounterexample
 from .separable import Separable as Separable
+from .sklearn import SklearnData as SklearnData
 from .sparse_regression import SparseRegression as SparseRegression

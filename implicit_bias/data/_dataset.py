@@ -34,20 +34,21 @@ class Dataset(eqx.Module):
 
     Attributes:
         X: training inputs, shape (n, d).
-        y: training targets, shape (n,).
+        y: training targets, shape (n,), or (n, K) for K outputs (multi-output regression,
+            one-hot classes).
         X_test: test inputs, shape (n_test, d), or ``None``: no test set (and no test loss).
-        y_test: test targets, shape (n_test,), or ``None`` (with ``X_test``).
+        y_test: test targets, shape (n_test,) or (n_test, k), or ``None`` (with ``X_test``).
         w_star: the optimal (least-squares) regressor, shape (d,), or ``None``.
         R, z, r0: the factored moments above (:math:`\tilde R`, :math:`\tilde z`, :math:`r_0`).
     """
 
     X: Float[Array, "n d"]
-    y: Float[Array, " n"]
+    y: Float[Array, "n ..."]
     X_test: Float[Array, "nt d"] | None
-    y_test: Float[Array, " nt"] | None
+    y_test: Float[Array, "nt ..."] | None
     w_star: Float[Array, " d"] | None
-    R: Float[Array, "k d"]
-    z: Float[Array, " k"]
+    R: Float[Array, "m d"]
+    z: Float[Array, "m ..."]
     r0: Float[Array, ""]
 
     def __init__(self, X, y, X_test=None, y_test=None, w_star=None):
@@ -60,12 +61,12 @@ class Dataset(eqx.Module):
         self.w_star = w_star
         n = X.shape[0]
         q, r = jnp.linalg.qr(X, mode="reduced")
-        z = q.T @ y
+        z = q.T @ y  # (m,) or (m, k) for k outputs
         resid = y - q @ z
         scale = 1.0 / jnp.sqrt(jnp.asarray(n, r.dtype))
         self.R = r * scale
         self.z = z * scale
-        self.r0 = resid @ resid / n
+        self.r0 = jnp.vdot(resid, resid) / n  # sum of squares, whatever the number of outputs
 
     @property
     def n(self) -> int:
@@ -81,8 +82,9 @@ class Dataset(eqx.Module):
         return self.X_test is not None
 
 
-#: The tasks a data set (and a loss) can be for.
-TASKS = ("regression", "classification")
+#: The tasks a data set (and a loss) can be for: real targets (n,) or (n, k); two classes as
+#: labels in {-1, +1} (n,); K >= 2 classes one-hot (n, K).
+TASKS = ("regression", "classification", "multiclass")
 
 
 class AbstractData(eqx.Module):
@@ -92,8 +94,9 @@ class AbstractData(eqx.Module):
     vmapped program (each repetition of a sweep gets its own data set at no host cost).
 
     Attributes:
-        task: ``"regression"`` or ``"classification"`` (labels in {-1, +1}); a loss must be
-            for the same task (checked when an :class:`~implicit_bias.Experiment` is built).
+        task: ``"regression"``, ``"classification"`` (labels in {-1, +1}) or
+            ``"multiclass"`` (one-hot targets, (n, K)); the loss must train on it (its
+            ``tasks``, checked when an :class:`~implicit_bias.Experiment` is built).
             A class attribute, a field or a property of each generator.
         input_dim: d, the dimension of one input (a property of each generator).
     """

@@ -19,8 +19,9 @@ OPTIONAL = ("X_test", "y_test", "w_star")
 def check_arrays(arrays: dict[str, Any], name: Callable[[str], str]) -> dict[str, np.ndarray]:
     """Validate the arrays of a data set: what a data file and in-memory arrays must satisfy.
 
-    ``X`` (n, d) and ``y`` (n,), optionally ``X_test`` (n_test, d) with ``y_test``
-    (n_test,), and ``w_star`` (d,); all real numbers, all finite; ``n >= 1``, ``d >= 1``.
+    ``X`` (n, d) and ``y`` (n,) or (n, k) (k outputs), optionally ``X_test`` (n_test, d) with
+    ``y_test`` (n_test,) or (n_test, k), and ``w_star`` (d,); all real numbers, all finite;
+    ``n >= 1``, ``d >= 1``.
 
     Args:
         arrays: name -> array-like; names other than the five above are ignored.
@@ -49,22 +50,24 @@ def check_arrays(arrays: dict[str, Any], name: Callable[[str], str]) -> dict[str
     if missing:
         raise ConfigError(name(missing[0]), None, "an array (X and y are required)")
     X, y = out["X"], out["y"]
-    if X.ndim != 2 or y.shape != (X.shape[0],) or X.shape[0] < 1 or X.shape[1] < 1:
+    bad_y = y.ndim not in (1, 2) or y.shape[:1] != X.shape[:1] or 0 in y.shape
+    if X.ndim != 2 or bad_y or X.shape[0] < 1 or X.shape[1] < 1:
         raise ConfigError(
             name("X,y"),
             f"X{X.shape}, y{y.shape}",
-            "X of shape (n, d) and y of shape (n,), n >= 1, d >= 1",
+            "X of shape (n, d) and y of shape (n,) or (n, k), n >= 1, d >= 1",
         )
     if ("X_test" in out) != ("y_test" in out):
         given = "X_test" if "X_test" in out else "y_test"
         raise ConfigError(name(given), "without its pair", "both X_test and y_test, or neither")
     if "X_test" in out:
         Xt, yt = out["X_test"], out["y_test"]
-        if Xt.ndim != 2 or Xt.shape[1] != X.shape[1] or yt.shape != (Xt.shape[0],):
+        if Xt.ndim != 2 or Xt.shape[1] != X.shape[1] or yt.shape != Xt.shape[:1] + y.shape[1:]:
+            k = "" if y.ndim == 1 else f" {y.shape[1]}"
             raise ConfigError(
                 name("X_test,y_test"),
                 f"X_test{Xt.shape}, y_test{yt.shape}",
-                f"X_test of shape (n_test, {X.shape[1]}) and y_test of shape (n_test,)",
+                f"X_test of shape (n_test, {X.shape[1]}) and y_test of shape (n_test,{k})",
             )
     if "w_star" in out and out["w_star"].shape != (X.shape[1],):
         raise ConfigError(name("w_star"), out["w_star"].shape, f"shape ({X.shape[1]},)")
@@ -80,7 +83,7 @@ def sample_arrays(arrays: dict[str, Any], dtype) -> Dataset:
     """
     a = {k: jnp.asarray(v, dtype) for k, v in arrays.items()}
     w_star = a.get("w_star")
-    if w_star is None:
+    if w_star is None and a["y"].ndim == 1:  # none for (n, k) targets
         w_star = least_squares(a["X"], a["y"])
     return Dataset(a["X"], a["y"], a.get("X_test"), a.get("y_test"), w_star)
 

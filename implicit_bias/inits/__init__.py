@@ -3,6 +3,7 @@
 from ._base import AbstractInit as AbstractInit
 from .balanced import Balanced as Balanced
 from .constant import Constant as Constant
+from .fan_in import FanIn as FanIn
 from .gaussian import Gaussian as Gaussian
 from .identity import Identity as Identity
 from .neuron import Neuron as Neuron

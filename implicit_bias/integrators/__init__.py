@@ -8,5 +8,8 @@ from ._base import FlowSolution as FlowSolution
 from ._base import Termination as Termination
 from .gd import GD as GD
 from .gradient_flow import GradientFlow as GradientFlow
+from .label_noise import LabelNoiseSGD as LabelNoiseSGD
 from .mirror_descent import MirrorDescent as MirrorDescent
+from .optimizer import Optax as Optax
+from .sam import SAM as SAM
 from .sgd import SGD as SGD

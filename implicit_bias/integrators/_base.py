@@ -75,6 +75,29 @@ class AbstractIntegrator(eqx.Module):
         status = jnp.where(termination.solver_ok, status, SOLVER_FAILED)
         return jnp.where(termination.alive, status, DIVERGED).astype(jnp.int32)
 
+    def stability_threshold(self, lr, initial_sharpness=None):
+        r"""The largest sharpness at which this method is stable with step ``lr``, or ``None``.
+
+        On a quadratic with Hessian eigenvalue :math:`\lambda`, a discrete method with step
+        :math:`\eta` is linearly stable iff :math:`\lambda` is below this threshold: ``2/lr``
+        for gradient descent, the edge of stability of Cohen et al. (2021); momentum moves it
+        (see each integrator). Plots draw it next to the sharpness and reports compare with
+        it. ``None``: no threshold of the sharpness exists, and none is drawn (continuous
+        integrators; adaptive optimizers, whose stability is about the *preconditioned*
+        Hessian, Cohen et al. 2022; normalized SAM, whose threshold depends on the gradient
+        norm, Long & Bartlett 2024). Default: ``None``.
+
+        Args:
+            lr: the run's ``lr`` (a float or an array of them), as given in the config.
+            initial_sharpness: the sharpness at initialization, for an lr given in units of
+                the initial critical step (``integrator.lr_unit=edge``); ignored otherwise.
+
+        Returns:
+            The threshold (same shape as ``lr``), or ``None``.
+        """
+        del lr, initial_sharpness
+        return None
+
 
 class AbstractDiscreteIntegrator(AbstractIntegrator):
     """An iterative method ``state -> state`` with a (traced) learning rate.

@@ -121,3 +121,10 @@ class MirrorDescent(AbstractDiscreteIntegrator):
 
     def params(self, state: MirrorDescentState) -> Params:
         return state.params
+
+    def stability_threshold(self, lr, initial_sharpness=None):
+        """``2/lr`` for the Euclidean potential (plain GD); ``None`` otherwise: the stability
+        of mirror descent is about the Hessian preconditioned by the inverse Hessian of the
+        potential, not the sharpness."""
+        del initial_sharpness
+        return 2.0 / lr if self.potential == "euclidean" else None

@@ -7,6 +7,7 @@ from jaxtyping import PRNGKeyArray
 
 from ..errors import check
 from ._base import AbstractDiscreteIntegrator
+from .gd import momentum_threshold
 
 
 class SGDState(eqx.Module):
@@ -56,3 +57,10 @@ class SGD(AbstractDiscreteIntegrator):
 
     def params(self, state):
         return state.params
+
+    def stability_threshold(self, lr, initial_sharpness=None):
+        """The full-batch GD threshold with the same momentum, ``2(1 + beta) / lr``
+        (:func:`~implicit_bias.integrators.gd.momentum_threshold`): the line SGD's sharpness is
+        compared with (Cohen et al. 2021, Appendix; minibatch noise keeps SGD below it)."""
+        del initial_sharpness
+        return momentum_threshold(lr, self.momentum, False)

@@ -19,8 +19,9 @@ class AbstractLoss(eqx.Module):
     """A training objective ``loss(model, params, data) -> scalar`` (mean over samples).
 
     Attributes:
-        task: ``"regression"`` or ``"classification"`` (labels in {-1, +1}); checked against
-            the data generator when an experiment is built.
+        task: ``"regression"``, ``"classification"`` (labels in {-1, +1}) or ``"multiclass"``
+            (one-hot targets); checked against the data generator when an experiment is built
+            (see :attr:`tasks`).
     """
 
     def __check_init__(self):
@@ -28,6 +29,12 @@ class AbstractLoss(eqx.Module):
         check_finite_fields(self, "loss")
 
     task: eqx.AbstractClassVar[str]
+
+    @property
+    def tasks(self) -> tuple[str, ...]:
+        """The data tasks this loss trains on (checked when an experiment is built): its own
+        ``task`` (default); the square loss also trains on labels and one-hot classes."""
+        return (self.task,)
 
     def __call__(self, model: AbstractModel, params: Params, data: Dataset) -> Float[Array, ""]:
         """Training loss."""

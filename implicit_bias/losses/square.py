@@ -6,13 +6,14 @@ import jax.numpy as jnp
 from jaxtyping import Array, Float
 
 from .._types import Params
-from ..data._dataset import Dataset
+from ..data._dataset import TASKS, Dataset
 from ..models._base import AbstractLinearModel, AbstractModel
 from ._base import AbstractLoss
 
 
 class Square(AbstractLoss):
-    r"""Mean squared error :math:`L = \frac1n \sum_i (f(x_i) - y_i)^2`.
+    r"""Mean squared error :math:`L = \frac1n \sum_i \|f(x_i) - y_i\|^2` (a sum over the outputs
+    for (n, k) targets).
 
     This is the convention of Marion & Chizat (2024) (no factor 1/2): the sharpness of a
     minimizer and the edge of stability 2/lr refer to this scaling.
@@ -37,21 +38,29 @@ class Square(AbstractLoss):
 
     def __call__(self, model: AbstractModel, params: Params, data: Dataset) -> Float[Array, ""]:
         if self.use_moments and isinstance(model, AbstractLinearModel):
+            # (m,) or, for a predictor of k outputs, (m, k): a sum of squares either way.
             r = data.R @ model.predictor(params) - data.z
-            return r @ r + data.r0
+            return jnp.vdot(r, r) + data.r0
         return self.evaluate(model, params, data.X, data.y)
+
+    @property
+    def tasks(self) -> tuple[str, ...]:
+        """Every task: real targets, labels in {-1, +1} and one-hot classes (the square loss
+        for classification: Hui & Belkin 2021; Cohen et al. 2021 train on one-hot targets)."""
+        return TASKS
 
     def evaluate(self, model, params, X, y) -> Float[Array, ""]:
         return self.of_outputs(model.apply(params, X), y)
 
     def of_outputs(self, outputs, y) -> Float[Array, ""]:
+        # Sum over the outputs, mean over the samples: (1/n) sum_i ||f(x_i) - y_i||^2.
         r = outputs - y
-        return (r @ r) / y.shape[0]
+        return jnp.vdot(r, r) / y.shape[0]
 
     def linear_optimum(self, data: Dataset):
         """The least-squares loss ``min_w ||R w - z||^2 + r0`` from the factored moments (a
         least-squares solve of the small k x d system): ``r0`` plus the part of ``z`` outside
-        the range of ``R`` (zero when X has full row rank k)."""
+        the range of ``R`` (zero when X has full row rank k); for k outputs, column by column."""
         w = jnp.linalg.lstsq(data.R, data.z)[0]
         r = data.R @ w - data.z
-        return r @ r + data.r0, jnp.ones((), bool)
+        return jnp.vdot(r, r) + data.r0, jnp.ones((), bool)

@@ -1,4 +1,5 @@
-r"""(Leaky) ReLU with the derivative :math:`\sigma'(0) = 1`: the project's one convention.
+r"""Pointwise activations by name; (leaky) ReLU with :math:`\sigma'(0) = 1`, the project's one
+convention.
 
 Every model of the project that uses a ReLU takes it from here:
 :class:`~implicit_bias.models.ReLUNeuron`, :class:`~implicit_bias.models.OneHiddenNeuron` and
@@ -28,6 +29,9 @@ do for the theorems (line 46: "our results hold for every positive value"); 1 ma
 The derivative is piecewise constant, so second derivatives (Hessian-vector products, sharpness)
 are those of the active linear pieces: the Dirac mass at the kink is dropped, as in every
 automatic-differentiation framework.
+
+The smooth activations of :class:`~implicit_bias.models.MLP` are JAX's own (:func:`activation`
+lists them with their formulas).
 """
 
 from collections.abc import Callable
@@ -39,8 +43,10 @@ from jaxtyping import Array, Float
 
 from ..errors import check
 
-#: Names accepted by :func:`activation` (the ``model.activation`` config key).
-ACTIVATIONS = ("relu", "leaky_relu")
+#: Names accepted by :func:`activation` (the MLP's ``model.activation`` config key).
+ACTIVATIONS = ("relu", "leaky_relu", "tanh", "gelu", "gelu_tanh", "elu", "softplus", "identity")
+#: The piecewise-linear ones: the activations of the single-neuron models (Vardi & Shamir 2021).
+PIECEWISE_LINEAR = ("relu", "leaky_relu")
 
 
 @partial(jax.custom_jvp, nondiff_argnums=(1,))
@@ -78,17 +84,53 @@ def relu(z: Float[Array, "*shape"]) -> Float[Array, "*shape"]:
     return leaky_relu(z, 0.0)
 
 
+def _identity(z: Float[Array, "*shape"]) -> Float[Array, "*shape"]:
+    return z
+
+
+def _gelu(z: Float[Array, "*shape"]) -> Float[Array, "*shape"]:
+    return jax.nn.gelu(z, approximate=False)
+
+
+def _gelu_tanh(z: Float[Array, "*shape"]) -> Float[Array, "*shape"]:
+    return jax.nn.gelu(z, approximate=True)
+
+
+#: The smooth activations, as module-level functions (hashable, the same object at every call:
+#: the reverse-mode MLP passes the activation as a static argument of a ``custom_vjp``).
+_SMOOTH: dict[str, Callable] = {
+    "tanh": jnp.tanh,
+    "gelu": _gelu,
+    "gelu_tanh": _gelu_tanh,
+    "elu": jax.nn.elu,
+    "softplus": jax.nn.softplus,
+    "identity": _identity,
+}
+
+
 def activation(
     name: str, negative_slope: float = 0.01
 ) -> Callable[[Float[Array, "*shape"]], Float[Array, "*shape"]]:
-    """The activation function called ``name`` (one of :data:`ACTIVATIONS`).
+    r"""The pointwise activation called ``name`` (one of :data:`ACTIVATIONS`).
+
+    * ``relu``: :math:`\max(z, 0)`, derivative 1 at 0 (:func:`relu`);
+    * ``leaky_relu``: :math:`\max(z, s z)` with ``s = negative_slope``, derivative 1 at 0
+      (:func:`leaky_relu`);
+    * ``tanh``;
+    * ``gelu``: exact, :math:`z\,\Phi(z)` (torch.nn.GELU()'s default; Hendrycks & Gimpel 2016);
+    * ``gelu_tanh``: :math:`\tfrac12 z(1 + \tanh(\sqrt{2/\pi}(z + 0.044715 z^3)))`, the tanh
+      approximation (jax.nn.gelu's default, hence Marion & Chizat's Fig. 7 network);
+    * ``elu``: :math:`z` for :math:`z > 0`, :math:`e^z - 1` otherwise (Clevert et al. 2016,
+      alpha = 1);
+    * ``softplus``: :math:`\log(1 + e^z)`;
+    * ``identity``: :math:`z` (a deep linear network).
 
     Args:
-        name: ``relu`` or ``leaky_relu``.
-        negative_slope: slope on ``z < 0`` of ``leaky_relu`` (ignored for ``relu``).
+        name: one of :data:`ACTIVATIONS`.
+        negative_slope: slope on ``z < 0`` of ``leaky_relu`` (ignored otherwise).
 
     Returns:
-        An elementwise function with derivative 1 at 0.
+        An elementwise function.
 
     Raises:
         KeyError: for an unknown name (models validate the name first).
@@ -96,17 +138,24 @@ def activation(
     if name == "relu":
         return relu
     if name == "leaky_relu":
-        return lambda z: leaky_relu(z, negative_slope)
-    raise KeyError(name)
+        return partial(leaky_relu, negative_slope=float(negative_slope))
+    return _SMOOTH[name]
 
 
-def check_activation(name: str, negative_slope: float) -> None:
+def check_activation(
+    name: str, negative_slope: float, allowed: tuple[str, ...] = PIECEWISE_LINEAR
+) -> None:
     """Validate the ``model.activation`` / ``model.negative_slope`` config keys.
+
+    Args:
+        name: the activation's name.
+        negative_slope: the slope of ``leaky_relu``.
+        allowed: the names the model accepts (default: the piecewise-linear ones).
 
     Raises:
         ConfigError: naming the key.
     """
-    check(name in ACTIVATIONS, "model.activation", name, f"one of {list(ACTIVATIONS)}")
+    check(name in allowed, "model.activation", name, f"one of {list(allowed)}")
     if name == "leaky_relu":
         # s in (0, 1]: strictly increasing (Vardi & Shamir's Theorem 3.1 needs it), and
         # where(z >= 0, z, s z) = max(z, s z).

@@ -39,8 +39,9 @@ class AbstractModel(eqx.Module):
         """Ordered mapping from parameter name to shape, input side first."""
 
     @abc.abstractmethod
-    def apply(self, params: Params, x: Float[Array, "n d"]) -> Float[Array, " n"]:
-        """Predictions on a batch of inputs."""
+    def apply(self, params: Params, x: Float[Array, "n d"]) -> Float[Array, "n ..."]:
+        """Predictions on a batch of inputs: shape (n,) for one output, (n, k) for k outputs
+        (matching the targets' shape, checked when an experiment is built)."""
 
     def init_frozen(self, key: PRNGKeyArray, dtype) -> Params:
         """Draw the frozen (never trained) parameters. Default: none."""
@@ -100,8 +101,8 @@ class AbstractReverseModeModel(AbstractModel):
     """
 
     @abc.abstractmethod
-    def apply_for_grad(self, params: Params, x: Float[Array, "n d"]) -> Float[Array, " n"]:
-        """:meth:`apply`, for reverse-mode gradients only; shape (n,)."""
+    def apply_for_grad(self, params: Params, x: Float[Array, "n d"]) -> Float[Array, "n ..."]:
+        """:meth:`apply`, for reverse-mode gradients only; same shape."""
 
 
 def split_frozen(model: AbstractModel, params: Params) -> tuple[Params, Params]:

@@ -1,0 +1,157 @@
+"""The training-dynamics presets (``conf/experiment/``: edge_of_stability, catapult,
+label_noise, sam_diagonal) against independent references, on small versions of their
+networks (the presets' own configs with sizes overridden, float64).
+
+* Edge of stability: the sharpness recorded along training (Lanczos, warm-started, the
+  preset's method) equals the top eigenvalue of the full Hessian of the training loss at the
+  recorded parameters, the loss written here from scratch and differentiated by
+  ``jax.hessian``, eigenvalues by ``numpy.linalg.eigvalsh`` (float64). Tolerance 1e-6
+  relative: the README's Lanczos accuracy (25 HVPs on a Hessian of a few hundred parameters
+  converge to rounding at a well-separated top eigenvalue; the recorded error bound is
+  asserted as well).
+* Catapult: the lr unit 2/lambda0 (``lr_unit=edge``) uses the full Hessian's lambda0 at the
+  run's own initialization; below the unit the loss decreases monotonically; between 1 and 2
+  units it spikes above its initial value and the run ends with sharpness below 2/lr; far
+  above it diverges.
+* Label noise and SAM against GD (their bias switched off: ``noise_std=0``, ``rho=0``): the
+  Hessian trace and top eigenvalue at the end, from the full float64 Hessian of the loss
+  written here.
+"""
+
+import jax
+import jax.flatten_util
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+from implicit_bias.papers.training_dynamics.figures import run_preset
+
+jax.config.update("jax_enable_x64", True)
+
+
+def _hessian_eigs(loss, params: dict) -> np.ndarray:
+    flat, unravel = jax.flatten_util.ravel_pytree({k: jnp.asarray(v) for k, v in params.items()})
+    H = jax.hessian(lambda v: loss(unravel(v)))(flat)
+    return np.linalg.eigvalsh(np.asarray(H))
+
+
+def _mlp_loss(X, Y, act, depth):
+    def loss(p):
+        h = X
+        for i in range(1, depth + 1):
+            z = h @ p[f"W{i}"].T + p[f"b{i}"]
+            h = z if i == depth else act(z)
+        return jnp.sum((h - Y) ** 2) / X.shape[0]
+
+    return loss
+
+
+@pytest.mark.parametrize("activation", ["tanh", "relu"])
+def test_edge_of_stability_sharpness_is_the_full_hessians(activation):
+    overrides = [
+        f"model.activation={activation}",
+        "model.width=[8,8]",
+        "data.n=40",
+        "dtype=float64",
+        "steps=400",
+        "record.num=9",
+        "record.params=true",
+    ]
+    _exp, res, _ = run_preset("edge_of_stability", overrides, lr=[0.1])
+    X, Y = np.asarray(res.data.X[0]), np.asarray(res.data.y[0])
+    assert Y.shape == (40, 10)  # one-hot
+    act = {"tanh": jnp.tanh, "relu": jax.nn.relu}[activation]
+    loss = _mlp_loss(jnp.asarray(X), jnp.asarray(Y), act, 3)
+    recorded = np.asarray(res.records["sharpness"])[0]
+    bound = np.asarray(res.records["sharpness_error_bound"])[0]
+    losses = np.asarray(res.records["train_loss"])[0]
+    names = [k for k in res.records if k.startswith("param_")]
+    for j in range(recorded.size):
+        params = {k[6:]: np.asarray(res.records[k])[0, j] for k in names}
+        assert float(loss(params)) == pytest.approx(losses[j], rel=1e-12)  # the same loss
+        top = _hessian_eigs(loss, params)[-1]
+        assert recorded[j] == pytest.approx(top, rel=1e-6), j
+        assert abs(recorded[j] - top) <= bound[j] + 1e-9 * abs(top)
+
+
+def _two_layer_loss(X, y, width):
+    def loss(p):  # NTK parametrization: 1/sqrt(fan_in) in the forward pass
+        h = jax.nn.relu(X @ p["W1"].T / np.sqrt(X.shape[1]))
+        return jnp.mean((h @ p["W2"][0] / np.sqrt(width) - y) ** 2)
+
+    return loss
+
+
+def test_catapult_lr_unit_and_phases():
+    width, lrs = 64, [0.5, 1.5, 6.0]
+    overrides = [f"model.width={width}", "data.n=16", "dtype=float64", "steps=100"]
+    overrides += ["record.every=1", "record.params=true"]
+    _exp, res, _ = run_preset("catapult", overrides, lr=lrs)
+    X, y = jnp.asarray(res.data.X[0]), jnp.asarray(res.data.y[0])
+    loss = _two_layer_loss(X, y, width)
+    init = {k[6:]: np.asarray(res.records[k])[0, 0] for k in res.records if k.startswith("param_")}
+    lam0 = _hessian_eigs(loss, init)[-1]
+    sharp = np.asarray(res.records["sharpness"])
+    losses = np.asarray(res.records["train_loss"])
+    assert sharp[0, 0] == pytest.approx(lam0, rel=1e-6)
+    # The effective step of lr = 0.5 units is 0.5 * 2 / lambda0: one step from init moves the
+    # parameters by eta * grad.
+    p1 = {k[6:]: np.asarray(res.records[k])[0, 1] for k in res.records if k.startswith("param_")}
+    g = jax.grad(loss)({k: jnp.asarray(v) for k, v in init.items()})
+    for k in init:
+        np.testing.assert_allclose(init[k] - p1[k], (0.5 * 2 / lam0) * np.asarray(g[k]), rtol=1e-8)
+    status = res.status_names()
+    # Below the unit: monotone decrease at about constant sharpness.
+    assert np.all(np.diff(losses[0]) <= 1e-12)
+    # Catapult: the loss rises above its initial value, then the run converges with the
+    # sharpness below 2 / eta = lambda0 / lr.
+    assert status[1] != "diverged"
+    assert losses[1].max() > losses[1, 0]
+    assert losses[1, -1] < 0.1 * losses[1, 0]
+    assert sharp[1, -1] < lam0 / lrs[1]
+    assert status[2] == "diverged"
+
+
+def _diag_trace_and_top(res):
+    X, y = jnp.asarray(res.data.X[0]), jnp.asarray(res.data.y[0])
+
+    def loss(p):
+        return jnp.mean((X @ (p["u"] ** 2 - p["v"] ** 2) - y) ** 2)
+
+    p = (
+        {k: np.asarray(v)[0] for k, v in res.final_params.items()}
+        if hasattr(res, "final_params")
+        else {k: np.asarray(res[0].params[k]) for k in ("u", "v")}
+    )
+    eig = _hessian_eigs(loss, p)
+    return eig.sum(), eig[-1], float(loss(p))
+
+
+# Slow: 4 runs of 2e4 steps (about a minute on the loaded 2-core CPU); make test-slow.
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    ("name", "zero"),
+    [("label_noise", "integrator.noise_std=0"), ("sam_diagonal", "integrator.rho=0")],
+)
+def test_flatter_than_gd(name, zero):
+    common = ["dtype=float64", "sharpness=none"]
+    _, biased, _ = run_preset(name, common)
+    _, gd, _ = run_preset(name, [zero, *common])
+    tr_b, top_b, _ = _diag_trace_and_top(biased)
+    tr_g, top_g, loss_g = _diag_trace_and_top(gd)
+    assert loss_g < 1e-8  # GD interpolates
+    assert top_b < 0.8 * top_g
+    assert tr_b < tr_g
+
+
+@pytest.mark.parametrize("name", ["edge_of_stability", "catapult", "label_noise", "sam_diagonal"])
+def test_presets_build_and_their_sweeps_compose(name):
+    from implicit_bias.app import compose
+    from implicit_bias.app.build import build_experiment
+    from implicit_bias.app.resources import sweeps_dir
+
+    cfg = compose([f"+experiment={name}"])
+    build_experiment(cfg)
+    if (sweeps_dir() / f"{name}.yaml").exists():
+        swept = compose([f"+sweep={name}"], return_hydra_config=True)
+        assert swept.hydra.sweeper.grids
