@@ -12,8 +12,9 @@ import pytest
 import xarray as xr
 from jax import random
 
+from implicit_bias.data import Dataset
 from implicit_bias.losses import Square
-from implicit_bias.models import DeepLinear, ResidualLinear
+from implicit_bias.models import AbstractLinearModel, DeepLinear, ResidualLinear
 from implicit_bias.papers.marion_chizat import (
     authors,
     bounds,
@@ -168,6 +169,18 @@ def test_fixed_normals_init_and_projection_model():
         jax.random.key(0), DeepLinear(input_dim=3, width=1, depth=1), jnp.asarray(0.3), jnp.float64
     )
     np.testing.assert_allclose(gauss["W1"], 0.3)
+    # A model linear in x for the engine (the library's interface, as ResidualLinear): the
+    # distance to w* of Figs 2 and 4 is recorded (it was silently NaN when this class was a
+    # plain AbstractModel).
+    assert isinstance(model, AbstractLinearModel)
+    X = np.arange(12.0).reshape(4, 3) / 10
+    w_star = np.array([1.0, -1.0, 0.5])
+    data = Dataset(jnp.asarray(X), jnp.asarray(X @ w_star), w_star=jnp.asarray(w_star))
+    prob = Problem(model, Square(), data, {"p": res["p"]})
+    trainable = {k: v for k, v in res.items() if k != "p"}
+    dist = prob.metrics(trainable)["dist_to_wstar"]
+    w = np.asarray(model.predictor(res))
+    np.testing.assert_allclose(dist, np.sum((w - w_star) ** 2) / 3, rtol=1e-12)
     with pytest.raises(Exception, match=r"init\.normals\[W2\]"):
         FixedNormalsInit({"W1": np.ones((3, 3))})(
             jax.random.key(0), model, jnp.asarray(1.0), jnp.float64

@@ -23,7 +23,7 @@ from jaxtyping import Array, Float, PRNGKeyArray
 from implicit_bias.data import AbstractData, Dataset
 from implicit_bias.errors import ConfigError
 from implicit_bias.inits import AbstractInit
-from implicit_bias.models import AbstractModel
+from implicit_bias.models import AbstractLinearModel
 
 __all__ = ["FixedData", "FixedNormalsInit", "FixedProjectionResidual"]
 
@@ -112,7 +112,7 @@ class FixedNormalsInit(AbstractInit):
         }
 
 
-class FixedProjectionResidual(AbstractModel):
+class FixedProjectionResidual(AbstractLinearModel):
     r"""The residual linear network :math:`f(x) = p^\top W_L \cdots W_1 x`
     (:class:`~implicit_bias.ResidualLinear`) with a given projection ``p`` instead of one drawn
     from each run's seed: the authors draw ``p`` once per figure (Figs 2, 4, 5).
@@ -124,7 +124,6 @@ class FixedProjectionResidual(AbstractModel):
 
     projection: np.ndarray = eqx.field(repr=False)
     depth: int = eqx.field(static=True, default=10)
-    linear_in_x = True
     frozen = ("p",)
 
     def __check_init__(self):

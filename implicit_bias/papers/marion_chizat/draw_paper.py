@@ -157,6 +157,32 @@ def _divergence_panel(ax, ds, colors):
     )
 
 
+def _tight(fig, **kwargs) -> None:
+    """``fig.tight_layout()``, after turning every log axis that has no positive value to draw
+    (a quick grid whose runs all failed, a panel of exact zeros) into a linear one that says
+    so: matplotlib cannot place log ticks on such an axis and raises."""
+    import math
+
+    for ax in fig.axes:
+        for name in ("x", "y"):
+            if getattr(ax, f"get_{name}scale")() != "log":
+                continue
+            lo, hi = getattr(ax, f"get_{name}lim")()
+            if lo > 0 and hi > 0 and math.isfinite(lo) and math.isfinite(hi):
+                continue
+            getattr(ax, f"set_{name}scale")("linear")
+            ax.text(
+                0.5,
+                0.5,
+                f"no positive values to draw on this log {name} axis",
+                transform=ax.transAxes,
+                ha="center",
+                fontsize=9,
+                color="0.3",
+            )
+    fig.tight_layout(**kwargs)
+
+
 def _save(fig, out: Path) -> None:
     out.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(out, dpi=110)
@@ -184,7 +210,7 @@ def draw_fig1(ds: xr.Dataset, out: Path, flow: xr.Dataset | None = None) -> None
         f"{_data_note(ds)}; {BAND}",
         fontsize=10,
     )
-    fig.tight_layout()
+    _tight(fig)
     _save(fig, out)
 
 
@@ -233,7 +259,7 @@ def draw_fig1cd(ds: xr.Dataset, out: Path, window: int = 450) -> None:
         f"float64; 2 L a c = {lower:.2f}, 2/lr = 100 and 20",
         fontsize=11,
     )
-    fig.tight_layout()
+    _tight(fig)
     _save(fig, out)
 
 
@@ -259,7 +285,7 @@ def draw_residual_trajectories(ds: xr.Dataset, out: Path) -> None:
         "numbered figure): init scale 0.5, the authors' init and projection",
         fontsize=10,
     )
-    fig.tight_layout()
+    _tight(fig)
     _save(fig, out)
 
 
@@ -303,7 +329,7 @@ def draw_fig2(ds: xr.Dataset, out: Path) -> None:
         f"{int(ds.steps.max())} steps; {ds.attrs.get('protocol')}",
         fontsize=10,
     )
-    fig.tight_layout()
+    _tight(fig)
     _save(fig, out)
 
 
@@ -322,13 +348,13 @@ def draw_fig4(ds: xr.Dataset, out4: Path, out5: Path) -> None:
         f"{_data_note(ds)}\n{BAND}; no 8 L Lambda c line: it bounds small-init flows only",
         fontsize=10,
     )
-    fig.tight_layout()
+    _tight(fig)
     _save(fig, out4)
     fig, ax = p.subplots(figsize=(6.5, 4.6))
     _divergence_panel(ax, ds, colors)
     ax.legend(fontsize=7)
     ax.set_title("Fig 5: residual network, probability of divergence")
-    fig.tight_layout()
+    _tight(fig)
     _save(fig, out5)
 
 
@@ -374,7 +400,7 @@ def draw_fig6(ds: xr.Dataset, out: Path) -> dict:
         f"Fig 6: n = 15 < d = 20, L = 5; {ds.attrs.get('protocol')}; {_data_note(ds)}\n{BAND}",
         fontsize=10,
     )
-    fig.tight_layout()
+    _tight(fig)
     _save(fig, out)
     return fit
 
@@ -405,5 +431,5 @@ def draw_fig7(ds: xr.Dataset, out: Path, title: str) -> None:
     for ax in axes:
         ax.legend(fontsize=7)
     fig.suptitle(f"{title}; {_data_note(ds)}\n{BAND}", fontsize=10)
-    fig.tight_layout()
+    _tight(fig)
     _save(fig, out)

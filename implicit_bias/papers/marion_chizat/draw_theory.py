@@ -10,7 +10,14 @@ import numpy as np
 import xarray as xr
 
 from implicit_bias.papers.marion_chizat.criteria import at_minimizer, classify
-from implicit_bias.papers.marion_chizat.draw_paper import _curve, _g_log, _save, lr_colors, plt
+from implicit_bias.papers.marion_chizat.draw_paper import (
+    _curve,
+    _g_log,
+    _save,
+    _tight,
+    lr_colors,
+    plt,
+)
 
 __all__ = [
     "draw_critical_lr",
@@ -88,7 +95,7 @@ def draw_robustness(ds: xr.Dataset, out: Path) -> None:
         "read run by run",
         fontsize=10,
     )
-    fig.tight_layout()
+    _tight(fig)
     _save(fig, out)
 
 
@@ -141,7 +148,7 @@ def draw_critical_lr(parts: dict[str, xr.Dataset], out: Path) -> None:
         "any lr (Fig 3): their rate stays below 1.",
         fontsize=7,
     )
-    fig.tight_layout(rect=(0, 0.03, 1, 1))
+    _tight(fig, rect=(0, 0.03, 1, 1))
     _save(fig, out)
 
 
@@ -243,7 +250,7 @@ def draw_small_init(ds: xr.Dataset, out: Path) -> None:
         f"Lemma 2 run by run; {n_sad} runs still at the saddle at 0 are left out of the left panel",
         fontsize=10,
     )
-    fig.tight_layout()
+    _tight(fig)
     _save(fig, out)
 
 
@@ -280,7 +287,7 @@ def draw_theorem2(ds: xr.Dataset, out: Path) -> None:
         "against the first lower bound 2 a ||w*||^2 sum_j ||W_j||_2^-2 (dashed)",
         fontsize=10,
     )
-    fig.tight_layout()
+    _tight(fig)
     _save(fig, out)
 
 
@@ -356,7 +363,7 @@ def draw_scaling(parts: dict[str, xr.Dataset], out: Path) -> dict[str, float]:
         f"s = 1: {worst('residual s=1'):.3f} (largest median {worst('residual s=1', True):.3f})",
         fontsize=10,
     )
-    fig.tight_layout()
+    _tight(fig)
     _save(fig, out)
     return consts
 
@@ -420,5 +427,5 @@ def draw_residual_theory(parts: dict[str, xr.Dataset], lemma3: xr.Dataset, out: 
         "depth and width sweeps, and products of the initial layers",
         fontsize=10,
     )
-    fig.tight_layout()
+    _tight(fig)
     _save(fig, out)
