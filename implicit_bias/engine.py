@@ -68,6 +68,11 @@ logger = logging.getLogger(__name__)
 #: enough that the per-call cost (dispatch and a host synchronization, ~0.1 ms) is negligible.
 CHUNK_SECONDS = 0.5
 
+#: Without a progress bar (stderr not a terminal: CI, log files, SLURM), a log line at most this
+#: often while a batch runs, so that a long run shows in its log that it is alive and how far
+#: it got.
+LOG_EVERY_SECONDS = 10.0
+
 #: The sharpness fields written by the estimator at a measurement.
 _SHARPNESS_KEYS = ("sharpness", "sharpness_error_bound", "min_eigenvalue")
 
@@ -812,9 +817,18 @@ def _run(exp: Experiment, scalars: Scalars, devices: list, progress: bool | None
     desc = "gradient flow" if exp.integrator.continuous else "steps"
     total = 1 if exp.integrator.continuous else run.end
     with _BLASThreads(), ProgressBar(total, enabled=progress, desc=desc) as bar:
+        # The first call compiles the program (or loads it from the persistent cache), which
+        # can take tens of seconds with nothing else to show: say so before, and after.
+        logger.info(
+            "%d run(s) of %s: compiling the program (or loading it from the cache)%s",
+            batch,
+            type(exp.model).__name__,
+            ", then solving the flow" if exp.integrator.continuous else "",
+        )
         seconds = run.start()
-        logger.debug("first call (compilation, start, step-0 measurements): %.2fs", seconds)
+        logger.info("program ready and step 0 measured in %.1fs", seconds)
         rate = None
+        tic = last = time.perf_counter()
         while not run.done:
             remaining = run.end - run.position
             if rate is None:
@@ -826,6 +840,18 @@ def _run(exp: Experiment, scalars: Scalars, devices: list, progress: bool | None
             seconds = run.advance(run.position + steps)
             rate = steps / max(seconds, 1e-6)
             bar.update_to(run.position)
+            now = time.perf_counter()
+            if not bar.enabled and now - last >= LOG_EVERY_SECONDS:
+                last = now
+                left = (run.end - run.position) / max(rate, 1e-9)
+                logger.info(
+                    "step %d of %d (%.0f%%), %.0fs so far, about %.0fs left",
+                    run.position,
+                    run.end,
+                    100.0 * run.position / max(run.end, 1),
+                    now - tic,
+                    left,
+                )
         bar.update_to(total)
     return run.result(batch)
 

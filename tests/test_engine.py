@@ -330,3 +330,24 @@ def test_gradient_flow_out_of_solver_steps_is_solver_failed_not_diverged():
     # the state where the solver stopped, not inf/nan
     assert np.isfinite(float(r.final["train_loss"]))
     np.testing.assert_allclose(r.records["train_loss"][-1], r.final["train_loss"])
+
+
+def test_a_run_without_a_progress_bar_logs_its_phases(caplog, monkeypatch):
+    """Without a terminal (progress=False: CI, log files, SLURM) a run still says what it is
+    doing: a line before the compilation (which can take tens of seconds with no output), one
+    when the program is ready, and the step reached at most every LOG_EVERY_SECONDS (0 here, so
+    after every program call)."""
+    from implicit_bias import engine
+
+    monkeypatch.setattr(engine, "LOG_EVERY_SECONDS", 0.0)
+    exp = _marion(dtype="float32")
+    with caplog.at_level("INFO", logger="implicit_bias.engine"):
+        res = ib.run_batch(exp, lr=[0.01, 0.02], steps=300, progress=False)
+    lines = [r.getMessage() for r in caplog.records if r.name == "implicit_bias.engine"]
+    assert "compiling the program" in lines[0] and "2 run(s) of DeepLinear" in lines[0]
+    assert lines[1].startswith("program ready and step 0 measured in ")
+    steps = [line for line in lines if line.startswith("step ")]
+    assert steps and steps[-1].startswith("step 300 of 300 (100%)")
+    reached = [int(line.split()[1]) for line in steps]
+    assert reached == sorted(reached)
+    assert res.status.shape == (2,)
