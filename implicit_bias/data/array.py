@@ -74,16 +74,17 @@ def check_arrays(arrays: dict[str, Any], name: Callable[[str], str]) -> dict[str
     return out
 
 
-def sample_arrays(arrays: dict[str, Any], dtype) -> Dataset:
+def sample_arrays(arrays: dict[str, Any], dtype, fit_w_star: bool = True) -> Dataset:
     """The :class:`Dataset` of fixed arrays (validated by :func:`check_arrays`; traced inside
     the compiled program), in ``dtype``.
 
-    ``w_star`` defaults to the minimum-norm least-squares regressor; without ``X_test``, the
-    data set has no test set (and a run no test loss).
+    Without a given ``w_star``, it is the minimum-norm least-squares regressor when
+    ``fit_w_star`` and the targets are one column (none for (n, k) targets); without
+    ``X_test``, the data set has no test set (and a run no test loss).
     """
     a = {k: jnp.asarray(v, dtype) for k, v in arrays.items()}
     w_star = a.get("w_star")
-    if w_star is None and a["y"].ndim == 1:  # none for (n, k) targets
+    if w_star is None and fit_w_star and a["y"].ndim == 1:
         w_star = least_squares(a["X"], a["y"])
     return Dataset(a["X"], a["y"], a.get("X_test"), a.get("y_test"), w_star)
 

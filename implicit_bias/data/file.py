@@ -6,12 +6,11 @@ import os
 from collections.abc import Sequence
 
 import equinox as eqx
-import jax.numpy as jnp
 import numpy as np
 from jaxtyping import PRNGKeyArray
 
 from ..errors import ConfigError, check
-from ._dataset import TASKS, AbstractData, Dataset, least_squares
+from ._dataset import TASKS, AbstractData, Dataset
 from ._prepare import (
     class_labels,
     infer_task,
@@ -20,7 +19,7 @@ from ._prepare import (
     standardize_and_project,
     targets_of,
 )
-from .array import OPTIONAL, REQUIRED, check_arrays
+from .array import OPTIONAL, REQUIRED, check_arrays, sample_arrays
 
 logger = logging.getLogger(__name__)
 
@@ -324,8 +323,5 @@ class FileData(AbstractData):
 
     def sample(self, key: PRNGKeyArray, dtype) -> Dataset:
         del key
-        a = {k: jnp.asarray(v, dtype) for k, v in self.arrays.items()}
-        w_star = a.get("w_star")
-        if w_star is None and self.task == "regression" and a["y"].ndim == 1:
-            w_star = least_squares(a["X"], a["y"])
-        return Dataset(a["X"], a["y"], a.get("X_test"), a.get("y_test"), w_star)
+        # The least-squares regressor (dist_to_wstar) for scalar regression targets only.
+        return sample_arrays(self.arrays, dtype, fit_w_star=self.task == "regression")

@@ -4,13 +4,13 @@ import importlib
 from collections.abc import Sequence
 
 import equinox as eqx
-import jax.numpy as jnp
 import numpy as np
 from jaxtyping import PRNGKeyArray
 
 from ..errors import ConfigError, check
-from ._dataset import TASKS, AbstractData, Dataset, least_squares
+from ._dataset import TASKS, AbstractData, Dataset
 from ._prepare import select_classes, split, standardize_and_project, targets_of
+from .array import sample_arrays
 
 #: ``data.name`` -> (loader in ``sklearn.datasets``, samples, features, classes or None).
 DATASETS: dict[str, tuple[str, int, int, int | None]] = {
@@ -149,9 +149,6 @@ class SklearnData(AbstractData):
 
     def sample(self, key: PRNGKeyArray, dtype) -> Dataset:
         del key
-        a = {k: jnp.asarray(v, dtype) for k, v in self.arrays.items()}
         # The least-squares regressor for scalar regression targets (dist_to_wstar of linear
         # models); none for labels, one-hot or multi-output targets.
-        scalar_regression = a["y"].ndim == 1 and self.task == "regression"
-        w_star = least_squares(a["X"], a["y"]) if scalar_regression else None
-        return Dataset(a["X"], a["y"], a.get("X_test"), a.get("y_test"), w_star)
+        return sample_arrays(self.arrays, dtype, fit_w_star=self.task == "regression")
