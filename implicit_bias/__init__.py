@@ -14,6 +14,7 @@ from . import losses as losses
 from . import models as models
 from . import sharpness as sharpness
 from . import theory as theory
+from .checkpoint import Checkpoint as Checkpoint
 from .compilations import Compilations as Compilations
 from .compilations import count_compilations as count_compilations
 from .data import AbstractData as AbstractData
@@ -32,6 +33,7 @@ from .engine import run_batch as run_batch
 from .engine import run_trajectory as run_trajectory
 from .engine import train as train
 from .errors import ConfigError as ConfigError
+from .errors import Interrupted as Interrupted
 from .experiment import Experiment as Experiment
 from .experiment import SharpnessSpec as SharpnessSpec
 from .experiment import SpectrumSpec as SpectrumSpec

@@ -36,6 +36,9 @@ the record times, and then measures the saved states slot by slot.
 import collections
 import functools
 import logging
+import math
+import os
+import threading
 import time
 from functools import partial
 from typing import Any
@@ -47,9 +50,11 @@ import numpy as np
 from jax import lax
 from jaxtyping import Array, Float, Int, PRNGKeyArray
 
+from . import checkpoint as checkpoint_io
 from ._types import Params
+from .checkpoint import Checkpoint
 from .compilations import enable_persistent_cache
-from .errors import ConfigError
+from .errors import ConfigError, Interrupted
 from .experiment import Experiment
 from .integrators._base import AbstractContinuousIntegrator, FlowSolution, Termination
 from .models._base import AbstractLinearModel, merge, split_frozen
@@ -72,6 +77,11 @@ CHUNK_SECONDS = 0.5
 #: often while a batch runs, so that a long run shows in its log that it is alive and how far
 #: it got.
 LOG_EVERY_SECONDS = 10.0
+
+#: Seconds an interrupted batch waits for its current program call to end (and its checkpoint
+#: to be saved) before :class:`~implicit_bias.errors.Interrupted` is raised anyway (a first
+#: call still compiling cannot be stopped).
+INTERRUPT_GRACE_SECONDS = 3.0
 
 #: The sharpness fields written by the estimator at a measurement.
 _SHARPNESS_KEYS = ("sharpness", "sharpness_error_bound", "min_eigenvalue")
@@ -734,9 +744,22 @@ class _BatchRun:
             self.grid = jnp.asarray(targets, jnp.int32)
             n_slots = len(targets)
             self.end = max_steps
+        self.static_key = static_key
         self.struct = _carry_struct(exp, static_key, dyn_exp, scalars, n_slots)
         self.carry = None
         self.position = 0
+
+    def fingerprint(self) -> str:
+        """What a checkpoint of this batch must have been saved for: the experiment (its
+        structure and arrays), the scalars, the record grid and the carry's layout."""
+        return checkpoint_io.fingerprint(
+            repr(self.static_key), self.dyn_exp, self.scalars, self.grid, self.struct
+        )
+
+    def resume(self, carry, position: int) -> None:
+        """Continue from a saved carry (host arrays) reached at ``position``."""
+        self.carry = jax.device_put(carry)
+        self.position = int(position)
 
     @property
     def done(self) -> bool:
@@ -808,28 +831,65 @@ class _BatchRun:
         )
 
 
-def _run(exp: Experiment, scalars: Scalars, devices: list, progress: bool | None) -> Result:
-    batch = scalars.batch_size
-    if len(devices) > 1:
-        # A batch split over devices: pad it to a multiple of the device count.
-        scalars = scalars.pad(-(-batch // len(devices)) * len(devices))
-    run = _BatchRun(exp, scalars, devices)
-    desc = "gradient flow" if exp.integrator.continuous else "steps"
-    total = 1 if exp.integrator.continuous else run.end
-    with _BLASThreads(), ProgressBar(total, enabled=progress, desc=desc) as bar:
-        # The first call compiles the program (or loads it from the persistent cache), which
-        # can take tens of seconds with nothing else to show: say so before, and after.
-        logger.info(
-            "%d run(s) of %s: compiling the program (or loading it from the cache)%s",
-            batch,
-            type(exp.model).__name__,
-            ", then solving the flow" if exp.integrator.continuous else "",
-        )
-        seconds = run.start()
-        logger.info("program ready and step 0 measured in %.1fs", seconds)
+class _HostLoop:
+    """The host loop of one batch, run in a worker thread so that the caller's thread stays
+    responsive to interrupts.
+
+    Python runs signal handlers (Ctrl-C's ``KeyboardInterrupt``) only in the main thread and
+    only between bytecodes: a thread blocked in XLA (compiling for tens of seconds, or a long
+    program call) would see a signal only when XLA returns. So the calls are made here, in a
+    worker thread, and the caller's thread only waits on an event; an interrupt lands in that
+    wait at once, sets :attr:`stop`, and the worker stops after its current call (about
+    :data:`CHUNK_SECONDS`), saving the checkpoint if there is one.
+    """
+
+    def __init__(self, run: "_BatchRun", bar: ProgressBar, checkpoint, fingerprint: str | None):
+        self.run = run
+        self.bar = bar
+        self.checkpoint = checkpoint
+        self.fingerprint = fingerprint
+        self.stop = threading.Event()
+        self.finished = threading.Event()
+        self.started = False  # the first program call returned (compiled, step 0 measured)
+        self.saving = False
+        self.error: BaseException | None = None
+
+    def save(self) -> None:
+        run = self.run
+        self.saving = True
+        try:
+            checkpoint_io.save(self.checkpoint.path, run.carry, run.position, self.fingerprint)
+        finally:
+            self.saving = False
+        logger.info("checkpoint at step %d of %d: %s", run.position, run.end, self.checkpoint.path)
+
+    def __call__(self) -> None:
+        try:
+            self._loop()
+        except BaseException as e:  # re-raised in the caller's thread
+            self.error = e
+        finally:
+            self.finished.set()
+
+    def _loop(self) -> None:
+        run, bar, exp = self.run, self.bar, self.run.exp
+        if run.carry is None:
+            # The first call compiles the program (or loads it from the persistent cache),
+            # which can take tens of seconds with nothing else to show: say so before, and
+            # after.
+            logger.info(
+                "%d run(s) of %s: compiling the program (or loading it from the cache)%s",
+                run.scalars.batch_size,
+                type(exp.model).__name__,
+                ", then solving the flow" if exp.integrator.continuous else "",
+            )
+            seconds = run.start()
+            logger.info("program ready and step 0 measured in %.1fs", seconds)
+        self.started = True
         rate = None
-        tic = last = time.perf_counter()
-        while not run.done:
+        tic = last = saved = time.perf_counter()
+        every = self.checkpoint.every_seconds if self.checkpoint is not None else math.inf
+        while not run.done and not self.stop.is_set():
             remaining = run.end - run.position
             if rate is None:
                 # Probe with about 1% of the run (at least one step) to measure the rate.
@@ -841,6 +901,9 @@ def _run(exp: Experiment, scalars: Scalars, devices: list, progress: bool | None
             rate = steps / max(seconds, 1e-6)
             bar.update_to(run.position)
             now = time.perf_counter()
+            if not run.done and now - saved >= every:
+                self.save()
+                saved = time.perf_counter()
             if not bar.enabled and now - last >= LOG_EVERY_SECONDS:
                 last = now
                 left = (run.end - run.position) / max(rate, 1e-9)
@@ -852,8 +915,63 @@ def _run(exp: Experiment, scalars: Scalars, devices: list, progress: bool | None
                     now - tic,
                     left,
                 )
+        if self.stop.is_set() and not run.done and self.checkpoint is not None:
+            self.save()
+
+
+def _run(
+    exp: Experiment, scalars: Scalars, devices: list, progress: bool | None, checkpoint
+) -> Result:
+    batch = scalars.batch_size
+    if len(devices) > 1:
+        # A batch split over devices: pad it to a multiple of the device count.
+        scalars = scalars.pad(-(-batch // len(devices)) * len(devices))
+    run = _BatchRun(exp, scalars, devices)
+    fp = None
+    if checkpoint is not None:
+        fp = run.fingerprint()
+        loaded = checkpoint_io.load(checkpoint.path, run.struct, fp)
+        if loaded is not None:
+            carry, position = loaded
+            run.resume(carry, position)
+            logger.info(
+                "resuming from checkpoint %s at step %d of %d", checkpoint.path, position, run.end
+            )
+    desc = "gradient flow" if exp.integrator.continuous else "steps"
+    total = 1 if exp.integrator.continuous else run.end
+    with _BLASThreads(), ProgressBar(total, enabled=progress, desc=desc) as bar:
+        if run.carry is not None:
+            bar.update_to(min(run.position, total))
+        loop = _HostLoop(run, bar, checkpoint, fp)
+        worker = threading.Thread(target=loop, name="implicit_bias-batch", daemon=True)
+        try:
+            worker.start()
+            while not loop.finished.wait(0.1):
+                pass
+        except KeyboardInterrupt:
+            loop.stop.set()
+            # The current call ends within about CHUNK_SECONDS (then the checkpoint is saved);
+            # a first call still compiling cannot be stopped, and is left to finish in the
+            # background (the caller decides whether to wait or to exit).
+            loop.finished.wait(INTERRUPT_GRACE_SECONDS if loop.started else 1.0)
+            while loop.saving:
+                loop.finished.wait(0.1)
+            if not loop.finished.is_set() or not loop.started:
+                raise Interrupted(run.position, run.end, None, "compiling") from None
+            saved = checkpoint.path if checkpoint is not None and not run.done else None
+            if run.done and loop.error is None:
+                if checkpoint is not None:
+                    checkpoint.path.unlink(missing_ok=True)
+                result = run.result(batch)
+                raise Interrupted(run.position, run.end, None, "finished", result) from None
+            raise Interrupted(run.position, run.end, saved, "running") from None
+        if loop.error is not None:
+            raise loop.error
         bar.update_to(total)
-    return run.result(batch)
+    result = run.result(batch)
+    if checkpoint is not None:
+        checkpoint.path.unlink(missing_ok=True)  # the batch is done: its result is the caller's
+    return result
 
 
 def run_batch(
@@ -862,6 +980,7 @@ def run_batch(
     *,
     progress: bool | None = None,
     devices: int | None = None,
+    checkpoint: Checkpoint | str | os.PathLike | None = None,
     **kw,
 ) -> Result:
     """Run a batch of trajectories as one compiled, vmapped program.
@@ -872,9 +991,20 @@ def run_batch(
         progress: show a tqdm progress bar (default: only on a TTY).
         devices: number of devices to split the batch over (default: all devices of the
             default backend); results do not depend on it.
+        checkpoint: a :class:`~implicit_bias.checkpoint.Checkpoint` (or its file's path, saved
+            every :data:`~implicit_bias.checkpoint.EVERY_SECONDS`): the batch resumes from the
+            file if it holds a checkpoint of this batch, saves to it while running and when
+            interrupted, and deletes it when done. Resumed results are bit-identical to
+            uninterrupted ones.
 
     Returns:
         A :class:`Result` with a leading batch axis.
+
+    Raises:
+        Interrupted: on ``KeyboardInterrupt`` (Ctrl-C) while the batch runs: raised within
+            about one program call (:data:`CHUNK_SECONDS`, plus the checkpoint's save), or at
+            once while the program is still compiling; it says how far the batch got and where
+            it was saved (:class:`~implicit_bias.errors.Interrupted`).
     """
     enable_persistent_cache()  # before the first compilation of the process, if any
     if scalars is None:
@@ -887,8 +1017,10 @@ def run_batch(
             'jax.config.update("jax_enable_x64", True) before creating arrays'
         )
     devs = _devices(devices)
+    if checkpoint is not None and not isinstance(checkpoint, Checkpoint):
+        checkpoint = Checkpoint(checkpoint)
     t0 = time.perf_counter()
-    result = _run(exp, scalars, devs, progress)
+    result = _run(exp, scalars, devs, progress, checkpoint)
     logger.info("ran %d trajectories in %.2fs", scalars.batch_size, time.perf_counter() - t0)
     return result
 
@@ -911,6 +1043,7 @@ def train(
     spectrum=None,
     progress: bool | None = None,
     devices: int | None = None,
+    checkpoint: Checkpoint | str | os.PathLike | None = None,
     **scalars,
 ) -> Result:
     """Everything the CLI does, without Hydra: build an :class:`Experiment` and run it.
@@ -931,10 +1064,12 @@ def train(
     :class:`~implicit_bias.sharpness.SpectrumSpec`'s fields (``{"k_top": 5}``). Scalars
     (``seed``, ``data_seed``, ``init_scale``, ``lr``, ``steps``, ``t1``) may be sequences: they
     form one batch (broadcast together); omitted ones take
-    :data:`implicit_bias.scalars.DEFAULTS`.
+    :data:`implicit_bias.scalars.DEFAULTS`. ``progress``, ``devices``, ``checkpoint``: as
+    :func:`run_batch`.
 
     Raises:
         ConfigError: naming the argument, for a bad name, value or combination.
+        Interrupted: as :func:`run_batch`.
     """
     exp = make_experiment(
         model=model,
@@ -947,4 +1082,4 @@ def train(
         record=record,
         dtype=dtype,
     )
-    return run_batch(exp, progress=progress, devices=devices, **scalars)
+    return run_batch(exp, progress=progress, devices=devices, checkpoint=checkpoint, **scalars)

@@ -71,3 +71,33 @@ def check_finite_fields(module: object, prefix: str) -> None:
         value = getattr(module, f.name, None)
         if is_real_number(value) and not isinstance(value, numbers.Integral):
             check(math.isfinite(value), f"{prefix}.{f.name}", value, "a finite number")
+
+
+class Interrupted(KeyboardInterrupt):
+    """A batch stopped by an interrupt (``KeyboardInterrupt``: Ctrl-C, SIGINT, or a signal the
+    caller turns into one), raised by :func:`implicit_bias.run_batch` within about one program
+    call (:data:`implicit_bias.engine.CHUNK_SECONDS`) of the interrupt, or at once while the
+    program is still compiling.
+
+    A subclass of ``KeyboardInterrupt``, so code that does not know it sees the usual interrupt.
+
+    Attributes:
+        position: the step (gradient flow: measurement slot) every run of the batch had
+            reached; ``0`` when nothing ran yet.
+        end: the step the batch was running to.
+        checkpoint: the file the batch was saved to (resume by running it again with the same
+            :class:`~implicit_bias.checkpoint.Checkpoint`), or ``None``.
+        phase: ``"compiling"`` (the first program call had not returned: compiling, or loading
+            from the cache; nothing to keep), ``"running"`` or ``"finished"``.
+        result: the batch's :class:`~implicit_bias.Result` when it had finished before the
+            interrupt was seen (phase ``"finished"``), so that the caller can keep it; else
+            ``None``.
+    """
+
+    def __init__(self, position: int, end: int, checkpoint=None, phase="running", result=None):
+        super().__init__(f"interrupted at {position} of {end} ({phase})")
+        self.position = position
+        self.end = end
+        self.checkpoint = checkpoint
+        self.phase = phase
+        self.result = result

@@ -10,11 +10,21 @@ Every refusal of the user's input, ours or Hydra's, ends in one line on stderr,
 ``Error: <key>=<value> is invalid: <what is allowed>``, and exit status 2
 (:func:`implicit_bias.app.messages.error_line`); ``HYDRA_FULL_ERROR=1`` shows Hydra's own
 message and traceback instead.
+
+A single run of a discrete integrator checkpoints its batch every ``output.checkpoint_every``
+seconds to ``<output.checkpoint_dir>/<config hash>.npz`` (:func:`checkpoint_path`), and when
+interrupted; running the same command again resumes from it, bit-identical to an
+uninterrupted run; the file is deleted when the run directory is written. SIGINT or SIGTERM
+stop the run within seconds at any phase (compiling included) with one line saying what was
+kept and how to resume, and exit status 130 or 143 (:mod:`implicit_bias.app.interrupts`).
 """
 
+import hashlib
+import json
 import logging
 import os
 import re
+import shlex
 import shutil
 import sys
 import time
@@ -26,11 +36,12 @@ import hydra
 from omegaconf import DictConfig
 
 from implicit_bias.app.files import OutputError, is_write_error
+from implicit_bias.app.interrupts import deferred, exit_interrupted, signals_as_interrupt
 from implicit_bias.app.jaxsetup import configure_jax, quiet_jax_logs
 from implicit_bias.app.messages import error_line, format_number
 from implicit_bias.app.resources import conf_dir
 from implicit_bias.app.schema import register_configs
-from implicit_bias.errors import ConfigError
+from implicit_bias.errors import ConfigError, Interrupted
 
 logger = logging.getLogger("implicit_bias.run")
 
@@ -65,38 +76,77 @@ register_configs()
 _expose_launcher_plugin()
 
 
+#: Top-level keys that do not change a run's numbers: left out of its checkpoint's name.
+_NOT_IN_CHECKPOINT_NAME = ("progress", "output", "compilation_cache")
+
+
+def checkpoint_path(cfg: DictConfig) -> Path:
+    """Where the single run ``cfg`` checkpoints: ``<output.checkpoint_dir>/<hash>.npz``, the
+    hash of the resolved config without the keys that do not change its numbers (progress,
+    output, compilation cache), so that the same command finds its checkpoint again. The
+    engine also checks that a checkpoint belongs to the batch it runs
+    (:mod:`implicit_bias.checkpoint`)."""
+    from omegaconf import OmegaConf
+
+    content = OmegaConf.to_container(cfg, resolve=True)
+    content = {k: v for k, v in content.items() if k not in _NOT_IN_CHECKPOINT_NAME}
+    digest = hashlib.sha256(json.dumps(content, sort_keys=True, default=str).encode())
+    return Path(str(cfg.output.checkpoint_dir)) / f"{digest.hexdigest()[:20]}.npz"
+
+
 def run_config(cfg: DictConfig, out_dir: str | os.PathLike) -> dict:
     """Run the single experiment ``cfg`` describes and write its run directory.
 
-    Usable without Hydra's CLI (e.g. with ``hydra.compose`` in a notebook).
+    Usable without Hydra's CLI (e.g. with ``hydra.compose`` in a notebook). A discrete run
+    resumes from, and saves, its checkpoint (:func:`checkpoint_path`; ``output.checkpoint_every
+    = null`` turns checkpoints off).
 
     Returns:
         The content of ``metrics.json``.
+
+    Raises:
+        Interrupted: the run was interrupted (:func:`implicit_bias.run_batch`); if it had
+            finished, its run directory is written before this is raised.
     """
     configure_jax(cfg.dtype, cfg.get("compilation_cache", "auto"))
     from implicit_bias.app.build import build_experiment, build_reference, build_scalars
     from implicit_bias.app.rundir import save_run
+    from implicit_bias.checkpoint import Checkpoint
     from implicit_bias.engine import run_batch
 
     exp = build_experiment(cfg)
     reference = build_reference(cfg)
     scalars = build_scalars(cfg)
+    every = cfg.output.checkpoint_every
+    checkpoint = None
+    if every is not None and not exp.integrator.continuous:
+        # Gradient flow solves in one program call: nothing to checkpoint between calls.
+        checkpoint = Checkpoint(checkpoint_path(cfg), float(every))
     t0 = time.perf_counter()
-    result = run_batch(exp, scalars, progress=cfg.progress)
+    late = None
+    try:
+        result = run_batch(exp, scalars, progress=cfg.progress, checkpoint=checkpoint)
+    except Interrupted as e:
+        if e.result is None:
+            raise
+        result, late = e.result, e  # it finished: write it, then stop
     wall = time.perf_counter() - t0
     run = result[0]
     extra = {"reference": reference(exp, run)} if reference is not None else {}
-    metrics = save_run(
-        out_dir,
-        run,
-        exp,
-        wall,
-        plots=cfg.output.plots,
-        save_data=cfg.output.save_data,
-        extra=extra,
-        scalars=cfg,
-    )
+    with deferred():  # a run directory is never cut in the middle
+        metrics = save_run(
+            out_dir,
+            run,
+            exp,
+            wall,
+            plots=cfg.output.plots,
+            save_data=cfg.output.save_data,
+            extra=extra,
+            scalars=cfg,
+        )
     logger.info("%s -> %s", summary_line(metrics), out_dir)
+    if late is not None:
+        raise late
     return metrics
 
 
@@ -137,18 +187,54 @@ def _hydra_main(cfg: DictConfig) -> dict | None:
     from hydra.core.hydra_config import HydraConfig
 
     out_dir = HydraConfig.get().runtime.output_dir
-    try:
-        return run_config(cfg, out_dir)
-    except ConfigError as e:
-        # User error: one line, no traceback, and no half-made run directory.
-        _discard_refused_run_dir(Path(out_dir))
-        print(f"Error: {e}", file=sys.stderr)
-        raise SystemExit(2) from None
-    except OutputError as e:
-        # Full disk, read-only folder: one line; the run directory has no metrics.json, so
-        # nothing takes it as complete.
-        print(f"Error: {e}; the run directory {out_dir} is incomplete", file=sys.stderr)
-        raise SystemExit(1) from None
+    with signals_as_interrupt() as received:
+        try:
+            metrics = run_config(cfg, out_dir)
+        except KeyboardInterrupt as e:  # Interrupted included
+            _exit_interrupted(received.signum, e, Path(out_dir))
+        except ConfigError as e:
+            # User error: one line, no traceback, and no half-made run directory.
+            _discard_refused_run_dir(Path(out_dir))
+            print(f"Error: {e}", file=sys.stderr)
+            raise SystemExit(2) from None
+        except OutputError as e:
+            # Full disk, read-only folder: one line; the run directory has no metrics.json, so
+            # nothing takes it as complete.
+            print(f"Error: {e}; the run directory {out_dir} is incomplete", file=sys.stderr)
+            raise SystemExit(1) from None
+        if received:  # while the run directory was written: it is complete
+            _exit_interrupted(received.signum, None, Path(out_dir))
+    return metrics
+
+
+def _resume_command() -> str:
+    """The command line of this process, as a user would type it again."""
+    return shlex.join(["python", "-m", "implicit_bias.run", *sys.argv[1:]])
+
+
+def _exit_interrupted(signum: int | None, exc: BaseException | None, out_dir: Path):
+    """The one line of an interrupted single run, then exit ``128 + signal``."""
+    again = _resume_command()
+    if exc is None or (isinstance(exc, Interrupted) and exc.phase == "finished"):
+        exit_interrupted(signum, f"the run had finished; its run directory {out_dir} is complete")
+    _discard_refused_run_dir(out_dir)  # only .hydra/ and run.log: nothing was computed
+    if isinstance(exc, Interrupted) and exc.checkpoint is not None:
+        exit_interrupted(
+            signum,
+            f"stopped at step {exc.position} of {exc.end}, saved to {exc.checkpoint}; "
+            f"to resume, run the same command: {again}",
+        )
+    if isinstance(exc, Interrupted) and exc.phase == "running":
+        exit_interrupted(
+            signum,
+            f"stopped at step {exc.position} of {exc.end}, not saved "
+            f"(output.checkpoint_every=null, or gradient flow); to start again: {again}",
+        )
+    if isinstance(exc, Interrupted):
+        exit_interrupted(
+            signum, f"stopped while compiling the program: nothing to keep; to start again: {again}"
+        )
+    exit_interrupted(signum, f"stopped, nothing saved; to start again: {again}")
 
 
 def main() -> None:

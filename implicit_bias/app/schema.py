@@ -33,6 +33,7 @@ from omegaconf import MISSING, OmegaConf
 
 from implicit_bias.app.instantiate import ALLOWED_TARGET_PREFIX
 from implicit_bias.app.resources import conf_dir, sweeps_dir
+from implicit_bias.checkpoint import EVERY_SECONDS as CHECKPOINT_EVERY_SECONDS
 from implicit_bias.experiment import Experiment
 from implicit_bias.scalars import DEFAULTS
 
@@ -103,6 +104,10 @@ class OutputConf:
 
     plots: bool = True
     save_data: bool = True
+    # A single run's checkpoint (discrete integrators): seconds between saves (null: none),
+    # and the folder of the files, named by the config's hash (implicit_bias.app.cli).
+    checkpoint_every: float | None = CHECKPOINT_EVERY_SECONDS
+    checkpoint_dir: str = "outputs/checkpoints"
 
 
 @dataclass

@@ -77,6 +77,11 @@ def _recv(stream) -> Any:
 def serve() -> None:
     """A worker's loop (``python -c "...; from implicit_bias.app.workers import serve; serve()"``):
     read ``(experiment, scalars, x64)`` from stdin, run it, write the Result to stdout."""
+    import signal
+
+    # Ctrl-C reaches the whole process group: the parent decides (it stops and kills the
+    # workers, keeping what finished), so a worker does not die with its own traceback.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     # Messages go to the real stdout; anything else printed goes to stderr.
     out = os.fdopen(os.dup(1), "wb")
     os.dup2(2, 1)
@@ -149,7 +154,11 @@ class _Pool:
             raise RuntimeError("a worker process failed:\n" + "\n".join(errors))
         return jax.tree.map(lambda *xs: np.concatenate(xs, axis=0), *parts)
 
-    def close(self) -> None:
+    def close(self, now: bool = False) -> None:
+        if now:
+            for proc in self.procs:
+                proc.kill()
+            return
         for proc in self.procs:
             try:
                 proc.stdin.close()
@@ -170,11 +179,12 @@ def pool(n: int) -> _Pool:
         return _POOLS[n]
 
 
-def shutdown() -> None:
-    """Stop every worker process (also done at interpreter exit)."""
+def shutdown(now: bool = False) -> None:
+    """Stop every worker process (also done at interpreter exit): let each finish its batch
+    and exit, or with ``now`` kill them (an interrupted sweep)."""
     with _LOCK:
         for p in _POOLS.values():
-            p.close()
+            p.close(now)
         _POOLS.clear()
 
 

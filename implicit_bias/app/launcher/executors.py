@@ -17,7 +17,7 @@ from omegaconf import OmegaConf
 from implicit_bias.app.instantiate import to_integer
 from implicit_bias.app.jaxsetup import configure_jax, quiet_jax_logs
 from implicit_bias.app.workers import run_batch
-from implicit_bias.errors import ConfigError
+from implicit_bias.errors import ConfigError, Interrupted
 from implicit_bias.experiment import Experiment
 from implicit_bias.result import Result
 from implicit_bias.scalars import Scalars
@@ -139,5 +139,13 @@ def run_chunks(
         return
     for scalars in batches:
         t0 = time.perf_counter()
-        result = run_batch(exp, scalars, progress=progress, workers=workers)
+        try:
+            result = run_batch(exp, scalars, progress=progress, workers=workers)
+        except Interrupted as e:
+            if e.result is None:
+                raise
+            # The batch had finished when the interrupt came: hand it over to be written,
+            # then stop.
+            yield e.result, time.perf_counter() - t0
+            raise
         yield result, time.perf_counter() - t0

@@ -26,16 +26,19 @@ under ``batch`` (size, padded size). Per group, the launcher logs the number of 
 and run time and the number of compilations, and appends them to ``launcher.jsonl`` in the
 sweep directory.
 
-SIGINT or SIGTERM mid-sweep: the chunks already written stay on disk (``metrics.json`` is
-written last and atomically, so a point is either complete or redone), the launcher logs what
-is left, and the process exits with status ``128 + signal``. Re-running the same command resumes.
+SIGINT or SIGTERM mid-sweep, at any phase (composing, compiling, running a batch, writing):
+the batch being run stops within about a second (:mod:`implicit_bias.engine`), the points
+already written stay on disk (``metrics.json`` is written last and atomically, so a point is
+either complete or redone), a batch that had finished is still written (for up to
+:data:`WRITE_AFTER_SIGNAL` seconds, each point whole), the launcher logs one line with what is
+done and the command that resumes, and the process exits with status ``128 + signal`` (130,
+143; :mod:`implicit_bias.app.interrupts`). Re-running that command resumes.
 """
 
 import contextlib
 import dataclasses
 import json
 import logging
-import signal
 import sys
 import time
 from collections.abc import Sequence
@@ -51,10 +54,10 @@ from implicit_bias.app.build import build_experiment, build_reference, build_sca
 from implicit_bias.app.collect import collect
 from implicit_bias.app.files import OutputError, exclusive_lock, is_write_error
 from implicit_bias.app.instantiate import to_integer
+from implicit_bias.app.interrupts import deferred, exit_interrupted, signals_as_interrupt
 from implicit_bias.app.jaxsetup import configure_jax, quiet_jax_logs
 from implicit_bias.app.launcher import executors, jobs, rundirs
 from implicit_bias.app.launcher.plan import PAD_POLICIES, plan_group
-from implicit_bias.app.launcher.signals import signals_as_interrupt
 from implicit_bias.app.rundir import is_complete
 from implicit_bias.compilations import count_compilations
 from implicit_bias.errors import ConfigError
@@ -66,6 +69,9 @@ log = logging.getLogger("hydra_plugins.implicit_bias_launcher.batched_launcher")
 LAUNCHER_LOG = "launcher.jsonl"
 #: The sweep directory's lock: one sweep writes into a directory at a time.
 LOCK_FILE = ".sweep.lock"
+#: Seconds after SIGINT/SIGTERM during which the points of a finished batch are still written
+#: (the interrupt tests require an exit within 5 s).
+WRITE_AFTER_SIGNAL = 2.0
 
 
 def _waiting(sweep_dir: Path, holder: str) -> None:
@@ -138,7 +144,7 @@ class BatchedSweep:
         self.task_function = task_function
         self.resume = resume_command(config)
         #: The signals received while launching (``signals_as_interrupt``).
-        self._received: list[int] = []
+        self._received = None
 
     def launch(self, job_overrides: Sequence[Sequence[str]], initial_job_idx: int):
         """Run the jobs; returns one ``JobReturn`` per job, in order."""
@@ -239,22 +245,19 @@ class BatchedSweep:
                             if job.idx not in returns:
                                 returns[job.idx] = rundirs.job_return(job, e, JobStatus.FAILED)
             except BaseException:
-                # The signal may surface as another exception: raised inside a JAX host
-                # callback (the progress bar), KeyboardInterrupt comes out as a runtime error.
+                # The signal may surface as another exception (one raised inside a compiled
+                # extension comes out as another error): decide on the signal itself.
                 if not received:
                     raise
-                interrupted = received[0]
+                interrupted = received.signum
         if interrupted is not None:
             done = sum(1 for job in all_jobs if is_complete(job.out_dir))
-            log.error(
-                "interrupted (%s): %d of %d points are complete in %s; to do the rest, run: %s",
-                signal.Signals(interrupted).name,
-                done,
-                len(all_jobs),
-                sweep_dir,
-                self.resume,
+            exit_interrupted(
+                interrupted,
+                f"{done} of {len(all_jobs)} points are complete in {sweep_dir}; "
+                f"to do the rest, run: {self.resume}",
+                log,
             )
-            raise SystemExit(128 + int(interrupted))
         failed = [job for job in all_jobs if returns[job.idx].status == JobStatus.FAILED]
         if failed:
             log.error(
@@ -314,22 +317,25 @@ class BatchedSweep:
                 run_seconds += wall
                 batch = {"size": len(chunk.points), "padded_size": chunk.size}
                 for pos, idx in enumerate(chunk.points):
-                    # The signal's KeyboardInterrupt may have been raised inside code that
-                    # swallows exceptions (a plotting failure is logged, not raised; one
-                    # raised inside a compiled extension comes out as another error): stop
-                    # between points on the signal itself.
-                    if self._received:
+                    # After a signal, the finished batch's points are still written for up to
+                    # WRITE_AFTER_SIGNAL seconds; each point is written whole (signals
+                    # deferred), the rest are redone on resume.
+                    received = self._received
+                    if received and time.monotonic() - received.first_at > WRITE_AFTER_SIGNAL:
                         raise KeyboardInterrupt
-                    returns[idx] = rundirs.save_point(
-                        by_idx[idx],
-                        result[pos],
-                        exp,
-                        reference,
-                        wall,
-                        batch,
-                        self.hydra_context,
-                        self.task_function,
-                    )
+                    with deferred():
+                        returns[idx] = rundirs.save_point(
+                            by_idx[idx],
+                            result[pos],
+                            exp,
+                            reference,
+                            wall,
+                            batch,
+                            self.hydra_context,
+                            self.task_function,
+                        )
+                if self._received:
+                    raise KeyboardInterrupt
                 log.info(
                     "  batch %d/%d: %d points (padded to %d), %s=%g: %.2fs; %s",
                     ci + 1,
