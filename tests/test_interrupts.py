@@ -25,10 +25,14 @@ import numpy as np
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
+# One xdist worker for the whole module: its fixtures (the compilation cache, the reference
+# run) are then made once.
+pytestmark = pytest.mark.xdist_group("interrupts")
 #: Long enough that a signal sent 0.3 s into the batch finds it running (about 500k steps/s
 #: here for this 1-run batch), short enough that the resumed rest takes seconds.
 STEPS = 2_000_000
-RUN = [f"steps={STEPS}", "output.plots=false", "record.num=5", "progress=false"]
+OPTIONS = ["output.plots=false", "record.num=5", "progress=false"]
+RUN = [f"steps={STEPS}", *OPTIONS]
 #: The issue's bound: an interrupt is obeyed within this many seconds.
 WITHIN = 5.0
 
@@ -172,7 +176,8 @@ def test_single_run_killed_at_a_random_point_resumes_bit_identical(tmp_path, cac
 
 # ----------------------------------------------------------------------------------- sweep
 
-SWEEP = ["-m", "lr=0.01,0.02", *RUN, "hydra.launcher.max_batch_size=1"]
+#: Two points, one batch each: the second runs (about 2 s) when the first is written.
+SWEEP = ["-m", "lr=0.01,0.02", f"steps={STEPS // 2}", *OPTIONS, "hydra.launcher.max_batch_size=1"]
 
 
 @pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
@@ -207,3 +212,26 @@ def test_sweep_interrupted_in_a_batch_keeps_its_points_and_resumes(tmp_path, cac
         assert len(list(sweep_dir.glob("*/metrics.json"))) == 2
         assert {p: p.read_text() for p in first} == first
         assert (sweep_dir / "sweep.nc").exists()
+
+
+def test_sweep_killed_at_a_random_point_resumes(tmp_path, cache):
+    """SIGKILL at a random point after the first point is written (no chance to clean up):
+    the resume command (logged when the sweep started) completes the sweep; the written point
+    is kept as it was, a half-written one (no metrics.json) is redone."""
+    sweep_dir = tmp_path / "sweep"
+    proc = _Proc([*SWEEP, f"hydra.sweep.dir={sweep_dir}"], cache)
+    proc.wait_for(r"this resumes it \(completed points are skipped\): python")
+    deadline = time.monotonic() + 300
+    while not list(sweep_dir.glob("*/metrics.json")):
+        assert proc.proc.poll() is None and time.monotonic() < deadline, proc.out[-3000:]
+        time.sleep(0.01)
+    time.sleep(random.uniform(0.0, 0.5))
+    proc.signal_and_wait(signal.SIGKILL)
+    assert proc.proc.returncode == -signal.SIGKILL
+    first = {p: p.read_text() for p in sweep_dir.glob("*/metrics.json")}
+    assert len(first) == 1
+    resume = re.search(r"completed points are skipped\): (.*)", proc.out).group(1).split()
+    assert resume[:3] == ["python", "-m", "implicit_bias.run"]
+    _Proc(resume[3:], cache).finish()
+    assert len(list(sweep_dir.glob("*/metrics.json"))) == 2
+    assert {p: p.read_text() for p in first} == first
