@@ -162,6 +162,12 @@ ALL_INITS = (
         ("model=matrix_factorization", "model.kind=deep", "model.depth=3", "data=matrix_sensing"),
     ),
     Case(
+        "gaussian_positive_det",
+        ib.Gaussian(positive_det=True),
+        {"model": ib.MatrixFactorization(dim=2, kind="deep", depth=3), **_MATRIX},
+        ("model=matrix_factorization", "model.kind=deep", "model.depth=3", "data=matrix_sensing"),
+    ),
+    Case(
         "neuron",
         ib.Neuron(),
         {"model": ib.OneHiddenNeuron(input_dim=3)},

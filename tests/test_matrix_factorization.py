@@ -297,14 +297,15 @@ def _completion_reference(data) -> np.ndarray:
 
 
 def test_deep_completion_finds_low_effective_rank():
-    """50 of the 100 entries of a rank-2 10 x 10 matrix (36 degrees of freedom), depth 3 from
-    W_k(0) = 0.01 I, GD lr = 0.2 for 2e4 steps. Measured: the run recovers X* (relative error
-    5.5e-6, tolerance 1e-4) with effective rank 1.988 = erank(X*) (tolerance 1e-3), while the
-    minimum nuclear-norm completion misses it (relative error 0.195 > 0.1; effective rank
-    2.65 > erank(run) + 0.5): the implicit bias of depth 3 is not nuclear-norm minimization."""
+    """50 of the 100 entries of a rank-2 10 x 10 matrix (36 degrees of freedom; seed 3, the
+    preset's instance), depth 3 from W_k(0) = 0.01 I, GD lr = 0.2 for 2e4 steps. Measured: the
+    run recovers X* (relative error 1.7e-5, tolerance 1e-4) with effective rank 1.895 =
+    erank(X*) (tolerance 1e-3), while the minimum nuclear-norm completion misses it (relative
+    error 0.447 > 0.1; effective rank 3.41 > erank(run) + 0.5): the implicit bias of depth 3
+    is not nuclear-norm minimization."""
     pytest.importorskip("cvxpy")
     exp = _completion_experiment(depth=3)
-    run = run_batch(exp, init_scale=0.01, lr=0.2, steps=20_000, seed=0)[0]
+    run = run_batch(exp, init_scale=0.01, lr=0.2, steps=20_000, seed=3)[0]
     x = np.asarray(exp.model.matrix(run.params))
     x_star = np.asarray(run.data.w_star).reshape(10, 10)
     x_nuc = _completion_reference(run.data)
@@ -376,7 +377,9 @@ def test_presets_compose_and_build(name):
 
     cfg = compose([f"+experiment={name}"])
     exp = build_experiment(cfg)
-    assert isinstance(exp.model, MatrixFactorization) and isinstance(exp.init, Identity)
+    # razin_cohen draws the authors' init: Gaussian factors conditioned on det X(0) > 0.
+    init = Gaussian(positive_det=True) if name == "razin_cohen" else Identity()
+    assert isinstance(exp.model, MatrixFactorization) and exp.init == init
     assert exp.model.dim == exp.data.d and exp.dtype == "float64"
     assert isinstance(build_reference(cfg), NuclearNormCheck)
     expected = {
@@ -388,6 +391,7 @@ def test_presets_compose_and_build(name):
         assert (exp.model.kind, exp.model.depth, exp.data) == (kind, depth, data)
     else:
         assert exp.data.observed == ((0, 1, 1.0), (1, 0, 1.0), (1, 1, 0.0))
+        assert (exp.model.depth, cfg.init_scale, cfg.lr) == (3, 8e-3, 5e-3)
 
 
 # --- slow: where the nuclear-norm picture breaks --------------------------------------------
@@ -397,12 +401,12 @@ def test_presets_compose_and_build(name):
 def test_depth_lowers_effective_rank():
     """Arora et al. (2019): at equal X(0) = 1e-6 I, depth 2 (alpha = 1e-3) ends at a higher
     effective rank and reconstruction error than depth 3 (alpha = 1e-2) on the instance above.
-    Measured after 1e5 steps: depth 2 erank 2.32, relative error 0.096; depth 3 erank 1.988,
-    relative error 5.4e-6 (margins asserted: 0.2 in erank, 10x in error)."""
+    Measured after 1e5 steps (seed 3): depth 2 erank 2.263, relative error 0.145; depth 3 erank
+    1.895, relative error 1.7e-5 (margins asserted: 0.2 in erank, 10x in error)."""
     out = {}
     for depth, alpha in [(2, 1e-3), (3, 1e-2)]:
         exp = _completion_experiment(depth)
-        run = run_batch(exp, init_scale=alpha, lr=0.2, steps=100_000, seed=0)[0]
+        run = run_batch(exp, init_scale=alpha, lr=0.2, steps=100_000, seed=3)[0]
         x_star = np.asarray(run.data.w_star).reshape(10, 10)
         x = np.asarray(exp.model.matrix(run.params))
         out[depth] = (

@@ -9,6 +9,7 @@ import jax.numpy as jnp
 import numpy as np
 from jaxtyping import Array, Float, Int, PRNGKeyArray
 
+from .._random import normal
 from ..errors import ConfigError, check
 from ._dataset import AbstractData, Dataset
 
@@ -147,8 +148,8 @@ class MatrixCompletion(AbstractData):
             y = jnp.asarray([e[2] for e in self.observed], dtype)
             return Dataset(_one_hot_rows(rows, cols, d, self.symmetric, dtype), y)
         ku, kv, kp = jax.random.split(key, 3)
-        v = jax.random.normal(kv, (d, self.rank), dtype)
-        u = v if self.symmetric else jax.random.normal(ku, (d, self.rank), dtype)
+        v = normal(kv, (d, self.rank), dtype)
+        u = v if self.symmetric else normal(ku, (d, self.rank), dtype)
         x_star = u @ v.T
         if self.normalize:
             x_star = d * x_star / jnp.linalg.norm(x_star)

@@ -64,6 +64,16 @@ DENSE_JACOBIAN_LIMIT = 2048
 #: Marion & Chizat flow from init scale 0.6, Kvaerno5, rtol 1e-6: 1339 steps of which 761
 #: rejected with (0, 1); 842 of which 263 rejected with (0.2, 0.3)).
 CONTROLLER = {"explicit": (0.0, 1.0), "implicit": (0.2, 0.3)}
+#: The controller's relative tolerance is at least this many units of roundoff of the run's
+#: dtype: a step whose error must be below the rounding of the state itself can never be
+#: accepted, the step size collapses and the solve ends ``solver_failed`` at ``max_steps``
+#: before ``t1``. In float64 (eps 2.2e-16) the floor, 2.2e-15, is below every tolerance the
+#: presets set; in float32 (eps 1.2e-7) it is 1.2e-6, so a float64 preset (``rtol`` 1e-10 to
+#: 1e-12) run with ``dtype=float32`` integrates to what float32 resolves instead of stalling
+#: (issue 12: the diagonal and one-neuron presets). ``atol`` is not floored: it guards the
+#: components that pass through or start at 0 (``w(0) = 0`` of the one-neuron model), where a
+#: float32 floor of 1e-6 on an absolute error would dwarf the variable itself.
+RTOL_FLOOR_EPS = 10.0
 
 
 class GradientFlow(AbstractContinuousIntegrator):
@@ -81,7 +91,8 @@ class GradientFlow(AbstractContinuousIntegrator):
             ``kvaerno5``), or ``auto`` (Kvaerno5 up to :data:`DENSE_JACOBIAN_LIMIT` trainable
             parameters, Tsit5 above). See the module docstring for which to pick.
         rtol, atol: tolerances of the step-size controller (and of the implicit solvers'
-            Newton iteration).
+            Newton iteration); ``rtol`` is floored at :data:`RTOL_FLOOR_EPS` units of
+            roundoff of the run's dtype (:meth:`effective_rtol`: 1.2e-6 in float32).
         max_steps: cap on solver steps (static; a run hitting it is recorded as
             ``solver_failed``, with the time it reached).
         loss_tol: stop once the training loss is below this value (``None``: never).
@@ -137,11 +148,17 @@ class GradientFlow(AbstractContinuousIntegrator):
             return IMPLICIT_SOLVERS[name]()
         return EXPLICIT_SOLVERS[name]()
 
-    def _controller(self, name: str) -> diffrax.PIDController:
+    def effective_rtol(self, dtype) -> float:
+        """The controller's relative tolerance in ``dtype``: ``rtol``, floored at
+        :data:`RTOL_FLOOR_EPS` units of roundoff (``rtol`` itself in float64 for every
+        ``rtol >= 2.2e-15``)."""
+        return max(float(self.rtol), RTOL_FLOOR_EPS * float(jnp.finfo(dtype).eps))
+
+    def _controller(self, name: str, dtype) -> diffrax.PIDController:
         kind = "implicit" if name in IMPLICIT_SOLVERS else "explicit"
         pcoeff, icoeff = CONTROLLER[kind]
         return diffrax.PIDController(
-            rtol=self.rtol,
+            rtol=self.effective_rtol(dtype),
             atol=self.atol,
             pcoeff=pcoeff if self.pcoeff is None else self.pcoeff,
             icoeff=icoeff if self.icoeff is None else self.icoeff,
@@ -176,7 +193,7 @@ class GradientFlow(AbstractContinuousIntegrator):
             dt0=None,
             y0=flat0,
             saveat=diffrax.SaveAt(ts=ts, t1=True),
-            stepsize_controller=self._controller(name),
+            stepsize_controller=self._controller(name, flat0.dtype),
             max_steps=self.max_steps,
             event=event,
             throw=False,
