@@ -136,9 +136,6 @@ def _fmt(v) -> str:
 
 def run_preset(name: str, dtype: str) -> list[dict]:
     """The preset alone and in a batch of four; metrics.json's content of the first run."""
-    # The CLI module exposes the launcher plugin (hydra/sweeper=grids) to Hydra's plugin scan:
-    # without it composing fails unless the repository root is on sys.path.
-    import implicit_bias.app.cli  # noqa: F401
     from implicit_bias.app.build import build_experiment, build_reference, build_scalars
     from implicit_bias.app.compose import compose
     from implicit_bias.app.rundir import metrics_dict

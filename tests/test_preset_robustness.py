@@ -24,9 +24,6 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-# Composing a preset needs the launcher plugin (hydra/sweeper=grids) exposed to Hydra's plugin
-# scan, which importing the CLI module does (an editable install hides it otherwise).
-import implicit_bias.app.cli  # noqa: F401
 from implicit_bias.data import MatrixCompletion
 from implicit_bias.errors import ConfigError
 from implicit_bias.inits import Gaussian

@@ -56,10 +56,6 @@ def _multirun(*overrides: str) -> None:
     import hydra
     from hydra.core.global_hydra import GlobalHydra
 
-    # Importing the CLI module exposes the launcher plugin to Hydra's plugin scan (an editable
-    # install hides it, see implicit_bias.app.cli); without it, a worker that ran no CLI test
-    # before this one found no "grids" sweeper.
-    import implicit_bias.app.cli  # noqa: F401
     from implicit_bias.app.resources import conf_dir
     from implicit_bias.app.schema import register_configs
 

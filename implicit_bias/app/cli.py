@@ -46,34 +46,7 @@ from implicit_bias.errors import ConfigError, Interrupted
 logger = logging.getLogger("implicit_bias.run")
 
 
-def _expose_launcher_plugin() -> None:
-    """Let Hydra's plugin scan find our launcher and sweeper in an editable install.
-
-    Hydra finds plugins by listing the folders of the ``hydra_plugins`` namespace package
-    (``pkgutil.walk_packages``). A wheel installs ``hydra_plugins/implicit_bias_launcher`` into
-    site-packages, where it is listed; an editable install (``pip install -e .``, what ``make``
-    does) maps it with an import hook that such a listing does not see, so ``-m`` failed with
-    "hydra/sweeper=grids not found" whenever the repository was not the current directory
-    (the ``implicit-bias`` script, or any other folder). Its folder is added to the namespace's
-    path, once.
-    """
-    import importlib.util
-
-    try:
-        import hydra_plugins
-
-        spec = importlib.util.find_spec("hydra_plugins.implicit_bias_launcher")
-    except ImportError:
-        return
-    if spec is None or not spec.submodule_search_locations:
-        return
-    folder = str(Path(next(iter(spec.submodule_search_locations))).parent)
-    if folder not in list(hydra_plugins.__path__):
-        hydra_plugins.__path__.append(folder)
-
-
-register_configs()
-_expose_launcher_plugin()
+register_configs()  # also exposes the launcher plugin to Hydra
 
 
 #: Top-level keys that do not change a run's numbers: left out of its checkpoint's name.

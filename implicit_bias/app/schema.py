@@ -32,7 +32,7 @@ from hydra.core.config_store import ConfigStore
 from omegaconf import MISSING, OmegaConf
 
 from implicit_bias.app.instantiate import ALLOWED_TARGET_PREFIX
-from implicit_bias.app.resources import conf_dir, sweeps_dir
+from implicit_bias.app.resources import conf_dir, expose_launcher_plugin, sweeps_dir
 from implicit_bias.checkpoint import EVERY_SECONDS as CHECKPOINT_EVERY_SECONDS
 from implicit_bias.experiment import Experiment
 from implicit_bias.scalars import DEFAULTS
@@ -166,6 +166,8 @@ def register_configs(conf: Path | None = None) -> None:
     Every ``sweeps/<name>.yaml`` is stored as the
     option ``<name>`` of the group ``sweep`` (package ``_global_``, as its header says).
     """
+    # Every composition with our configs needs the batched launcher and the grid sweeper.
+    expose_launcher_plugin()
     cs = ConfigStore.instance()
     cs.store(name="schema_config", node=Config)
     for group in GROUPS:
