@@ -56,6 +56,7 @@ from .integrators import AbstractIntegrator as AbstractIntegrator
 from .integrators import GradientFlow as GradientFlow
 from .integrators import LabelNoiseSGD as LabelNoiseSGD
 from .integrators import MirrorDescent as MirrorDescent
+from .integrators import OneSAM as OneSAM
 from .integrators import Optax as Optax
 from .losses import AbstractLoss as AbstractLoss
 from .losses import CrossEntropy as CrossEntropy

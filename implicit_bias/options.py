@@ -71,6 +71,7 @@ OPTIONS: dict[str, dict[str, type]] = {
         "gradient_flow": _integrators.GradientFlow,
         "label_noise": _integrators.LabelNoiseSGD,
         "mirror_descent": _integrators.MirrorDescent,
+        "one_sam": _integrators.OneSAM,
         "optax": _integrators.Optax,
         "sam": _integrators.SAM,
         "sgd": _integrators.SGD,

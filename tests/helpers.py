@@ -205,6 +205,7 @@ ALL_INTEGRATORS = (
     Case("sgd", ib.SGD(batch_size=4)),
     Case("gradient_flow", ib.GradientFlow()),
     Case("sam", ib.SAM(rho=0.05)),
+    Case("one_sam", ib.OneSAM(rho=0.05)),
     Case("label_noise", ib.LabelNoiseSGD(noise_std=0.1, batch_size=4)),
     Case("optax", ib.Optax(name="adam")),
     Case(

@@ -10,6 +10,7 @@ from .gd import GD as GD
 from .gradient_flow import GradientFlow as GradientFlow
 from .label_noise import LabelNoiseSGD as LabelNoiseSGD
 from .mirror_descent import MirrorDescent as MirrorDescent
+from .one_sam import OneSAM as OneSAM
 from .optimizer import Optax as Optax
 from .sam import SAM as SAM
 from .sgd import SGD as SGD

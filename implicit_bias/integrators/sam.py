@@ -22,7 +22,7 @@ def _normalize(eps: float) -> optax.GradientTransformation:
     # where g / ||g|| would be NaN and the run recorded as diverged.
     def update(updates, state, params=None):
         del params
-        norm = optax.global_norm(updates)
+        norm = optax.tree.norm(updates)
         return jax.tree.map(lambda g: g / jnp.maximum(norm, eps), updates), state
 
     return optax.GradientTransformation(lambda params: optax.EmptyState(), update)
@@ -43,10 +43,10 @@ class SAM(AbstractDiscreteIntegrator):
     (optionally heavy-ball momentum) and the adversarial step ``normalize -> sgd(rho)``; the
     norm is the global one over all trainable parameters. ``rho = 0`` is gradient descent.
 
-    On a diagonal linear network, full-batch SAM from the same initialization ends in a much
-    flatter region than GD, but measured here not at a sparser interpolator
-    (``+experiment=sam_diagonal``; the sparsity bias of Andriushchenko & Flammarion 2022 is
-    derived mainly for 1-SAM, a per-sample ascent step, not built here).
+    On a diagonal linear network, full-batch SAM ("n-SAM") from the same initialization ends
+    in a flatter region than GD, but not at a sparser interpolator; the sparsity bias of
+    Andriushchenko & Flammarion (2022) is 1-SAM's, an ascent step per training example
+    (:class:`~implicit_bias.integrators.OneSAM`; measured in ``+experiment=sam_diagonal``).
 
     **Stability.** Unnormalized SAM on a quadratic with curvature :math:`\lambda` multiplies
     the error by :math:`1 - \eta\lambda(1 + \rho\lambda)`: stable iff
