@@ -1,0 +1,82 @@
+"""Cost of the restart candidate in the Lanczos step (issue 11, item 5).
+
+``tridiagonalize`` as is (each step orthogonalizes the product and a breakdown-restart
+candidate in one pass) against the same scan without the candidate (the baseline, measured in
+the same run), vmapped over a batch, with a cheap product (a diagonal scaling) so that
+Gram-Schmidt is all the work: the worst case for the candidate.
+
+    python benchmarks/lanczos_restart.py
+"""
+
+import os
+import sys
+import time
+
+import jax
+import jax.numpy as jnp
+from jax import lax
+
+from implicit_bias.sharpness._tridiag import safe_div, tridiagonalize
+
+sys.path.insert(0, os.path.dirname(__file__))
+from engine import machine
+
+CASES = [(100_000, 30, 4), (20_000, 60, 16), (2_000, 60, 64)]  # (p, k, batch)
+
+
+def without_candidate(matvec, v1, k: int):
+    """The same scan, only the product orthogonalized (twice, as in tridiagonalize)."""
+
+    def step(carry, j):
+        basis, v = carry
+        basis = basis.at[j].set(v)
+        hv = matvec(v)
+        c1 = basis @ hv
+        w = hv - c1 @ basis
+        c2 = basis @ w
+        w = w - c2 @ basis
+        beta = jnp.linalg.norm(w)
+        return (basis, safe_div(w, beta)), (c1[j] + c2[j], beta)
+
+    init = (jnp.zeros((k, v1.shape[0]), v1.dtype), v1)
+    return lax.scan(step, init, jnp.arange(k))
+
+
+def best_of(fn, *args, repeats: int = 7) -> float:
+    jax.block_until_ready(fn(*args))
+    times = []
+    for _ in range(repeats):
+        tic = time.perf_counter()
+        jax.block_until_ready(fn(*args))
+        times.append(time.perf_counter() - tic)
+    return min(times)
+
+
+def case(p: int, k: int, b: int) -> str:
+    d = jnp.linspace(0.0, 1.0, p)
+
+    def matvec(v):
+        return d * v
+
+    keys = jax.random.split(jax.random.key(0), b)
+    v1 = jax.vmap(lambda key: jax.random.normal(key, (p,)))(keys)
+    v1 = v1 / jnp.linalg.norm(v1, axis=1, keepdims=True)
+    restart = jax.vmap(lambda key: jax.random.normal(jax.random.fold_in(key, 1), (p,)))(keys)
+    with_c = jax.jit(jax.vmap(lambda v, r: tridiagonalize(matvec, v, r, k)))
+    without_c = jax.jit(jax.vmap(lambda v: without_candidate(matvec, v, k)))
+    tw, to = best_of(with_c, v1, restart), best_of(without_c, v1)
+    return (
+        f"p={p:7d} k={k:3d} batch={b:3d}: with candidate {tw * 1e3:8.1f} ms, "
+        f"without {to * 1e3:8.1f} ms, ratio {tw / to:.2f}"
+    )
+
+
+def main() -> None:
+    print("command:", " ".join(["python", *sys.argv]))
+    print("machine:", machine(), "| load", os.getloadavg())
+    for p, k, b in CASES:
+        print(case(p, k, b), flush=True)
+
+
+if __name__ == "__main__":
+    main()
