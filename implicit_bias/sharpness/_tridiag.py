@@ -14,17 +14,24 @@ against the basis, with :math:`\beta_j = 0` in :math:`T`, so :math:`T` becomes b
 The fresh directions are one random vector with its signs flipped by a hash of (coordinate,
 step) (:func:`fresh_directions`): generically linearly independent of the basis, and ``k`` of
 them cost one random draw instead of ``k`` (a draw of ``k * p`` normals costs as much as the
-products themselves for small models) and no gather under ``vmap``. Each step orthogonalizes
-the product and the fresh candidate against the basis in the same pass, so the basis is read
-from memory once per Gram-Schmidt pass (these passes, not the products, dominate the time of a
-large model with cheap products).
+products themselves for small models) and no gather under ``vmap``.
+
+The restart direction is built only at a breakdown (:func:`restart_direction`). A per-run
+``lax.cond`` would not do it under ``vmap`` (a batched predicate turns it into a select that
+computes both branches, i.e. a second Gram-Schmidt vector at every step: measured 2.2-2.9x the
+time of the scan without it when the products are cheap, ``benchmarks/lanczos_restart.py``);
+so the function has its own batching rule (``jax.custom_batching.custom_vmap``): under ``vmap``
+it builds the directions of the whole batch when *any* run broke down, and nothing otherwise.
+Each run's result is the same as alone (the others' directions are discarded).
 """
 
 from collections.abc import Callable
 from typing import NamedTuple
 
+import jax
 import jax.numpy as jnp
 from jax import lax
+from jax.custom_batching import custom_vmap
 from jaxtyping import Array, Bool, Float
 
 
@@ -80,6 +87,44 @@ def fresh_directions(base: Float[Array, " p"], salts: Array) -> Float[Array, "b 
     return sign * base[None]
 
 
+def _orthonormal_to(basis: Float[Array, "k p"], x: Float[Array, " p"]) -> Float[Array, " p"]:
+    """``x`` orthogonalized against the rows of ``basis`` (twice) and normalized."""
+    x = x - (basis @ x) @ basis
+    x = x - (basis @ x) @ basis
+    return safe_div(x, jnp.linalg.norm(x))
+
+
+@custom_vmap
+def restart_direction(
+    broke: Bool[Array, ""], basis: Float[Array, "k p"], restart: Float[Array, " p"], j: Array
+) -> Float[Array, " p"]:
+    """The unit direction a breakdown at step ``j`` restarts from: the ``j``-th fresh
+    direction of ``restart`` orthonormalized against ``basis``; zeros when not ``broke``
+    (and then not computed). Under ``vmap``: see the module docstring."""
+    return lax.cond(
+        broke,
+        lambda: _orthonormal_to(basis, fresh_directions(restart, j)[0]),
+        lambda: jnp.zeros_like(restart),
+    )
+
+
+@restart_direction.def_vmap
+def _restart_direction_vmap(axis_size: int, in_batched, broke, basis, restart, j):
+    # One branch for the whole batch: build every run's direction when any run broke down.
+    args = [
+        a if batched else jnp.broadcast_to(a, (axis_size, *jnp.shape(a)))
+        for a, batched in zip((broke, basis, restart, j), in_batched, strict=True)
+    ]
+    broke, basis, restart, j = args
+
+    def build():
+        fresh = jax.vmap(lambda r, jj: fresh_directions(r, jj)[0])(restart, j)
+        return jax.vmap(_orthonormal_to)(basis, fresh)
+
+    out = lax.cond(jnp.any(broke), build, lambda: jnp.zeros_like(restart))
+    return out, True
+
+
 def tridiagonalize(
     matvec: Callable[[Array], Array],
     v1: Float[Array, " p"],
@@ -91,7 +136,8 @@ def tridiagonalize(
     Args:
         matvec: ``v -> A v`` for a symmetric ``A``.
         v1: unit start vector.
-        restart: a random vector; its sign-flipped copies are the breakdown restarts.
+        restart: a random vector; its sign-flipped copies are the breakdown restarts
+            (:func:`restart_direction`).
         k: number of steps (products), static, ``1 <= k <= p``.
     """
     p = v1.shape[0]
@@ -104,13 +150,12 @@ def tridiagonalize(
         basis = basis.at[j].set(v)
         hv = matvec(v)
         anorm = jnp.maximum(anorm, jnp.linalg.norm(hv))
-        # The product and the restart candidate in one pass over the basis.
-        both = jnp.stack([hv, fresh_directions(restart, j)[0]])
-        c1 = basis @ both.T
-        both = both - c1.T @ basis
-        c2 = basis @ both.T
-        both = both - c2.T @ basis
-        w, r, h = both[0], both[1], (c1 + c2)[:, 0]
+        # Classical Gram-Schmidt, twice ("twice is enough": full re-orthogonalization).
+        c1 = basis @ hv
+        w = hv - c1 @ basis
+        c2 = basis @ w
+        w = w - c2 @ basis
+        h = c1 + c2
         alpha = h[j]
         beta = jnp.linalg.norm(w)
         # Coefficients of A v_j that the tridiagonal T does not represent: on v_i, i < j - 1
@@ -120,7 +165,7 @@ def tridiagonalize(
         dropped_coef = jnp.sqrt(far + (h_prev - beta_prev) ** 2)
 
         broke = beta <= breakdown_rtol * anorm
-        r = safe_div(r, jnp.linalg.norm(r))
+        r = restart_direction(broke, basis, restart, j)
         v_next = jnp.where(broke, r, safe_div(w, beta))
         t_off = jnp.where(broke, 0.0, beta)
         return (basis, v_next, t_off, anorm), (alpha, t_off, beta, broke, dropped_coef)
