@@ -60,6 +60,7 @@ OPTIONS: dict[str, dict[str, type]] = {
         "constant": _inits.Constant,
         "fan_in": _inits.FanIn,
         "gaussian": _inits.Gaussian,
+        "gaussian_positive_det": _inits.Gaussian,
         "identity": _inits.Identity,
         "neuron": _inits.Neuron,
         "residual": _inits.Residual,
@@ -82,6 +83,10 @@ OPTIONS: dict[str, dict[str, type]] = {
         "logistic": _losses.Logistic,
         "square": _losses.Square,
     },
+}
+#: Options whose name means the class with some values set (as their option files set them).
+OPTION_VALUES: dict[str, dict[str, dict[str, Any]]] = {
+    "init": {"gaussian_positive_det": {"positive_det": True}},
 }
 _BASES = {
     "model": AbstractModel,
@@ -142,6 +147,7 @@ def option(group: str, value: Any, **defaults: Any) -> Any:
     cls = names[value]
     params = inspect.signature(cls).parameters
     kwargs = {k: v for k, v in defaults.items() if k in params and v is not None}
+    kwargs.update(OPTION_VALUES.get(group, {}).get(value, {}))
     try:
         return cls(**kwargs)
     except TypeError as e:  # a required argument (FileData's path)

@@ -156,3 +156,15 @@ def test_result_indexes_like_a_sequence(batch):
     assert np.asarray(batch[mask].scalars.lr).tolist() == lrs[mask].tolist()
     assert np.asarray(batch[jax.numpy.asarray([1])].scalars.lr).tolist() == [lrs[1]]
     assert batch[-1].status_names() in ("converged", "max_steps", "diverged")
+
+
+def test_an_option_name_that_sets_values_sets_them():
+    """``init="gaussian_positive_det"`` is the option file's object (positive_det=True), not a
+    plain Gaussian."""
+    from implicit_bias.app.compose import compose
+    from implicit_bias.app.instantiate import instantiate
+    from implicit_bias.options import option
+
+    named = option("init", "gaussian_positive_det")
+    assert named.positive_det
+    assert named == instantiate(compose(["init=gaussian_positive_det"]).init, "init")
