@@ -342,6 +342,24 @@ def test_tiny_fig1_on_the_authors_data():
     assert int(ok.sum()) >= 4, ds.status.values
     assert float((ds.final_sharpness / ds.lower).where(ok).min()) >= 1 - 1e-3
     assert float((ds.final_sharpness * ds.lr / 2).where(ok).max()) <= 1.01
+    # The float64 continuation (continuation.py) at every run at a minimizer: the dense float64
+    # Hessian agrees with Lanczos (float32 parameters: 1e-5), GD settles where it was.
+    ex_ = ds.final_sharpness_exact.where(ok)
+    assert float(abs(ds.final_sharpness / ex_ - 1).max()) <= 1e-5
+    assert float(abs(ds.gd64_sharpness / ex_ - 1).max()) <= 1e-3
+    assert float(ds.gd64_grad_norm.where(ok).max()) <= 1e-6
+
+
+def test_tiny_fig4_continues_the_residual_network_with_its_projection_frozen():
+    """The residual grid's continuation moves the trainable layers only (the projection is
+    frozen): at a run at a minimizer the dense float64 Hessian (of the trainable parameters)
+    is the Lanczos value and the continuation settles there."""
+    ds = ex.fig4(ex.Grid.make((0.5,), [(0.02, 1500, 2)]))
+    ok = criteria.at_minimizer(ds)
+    assert int(ok.sum()) == 2, ds.status.values
+    np.testing.assert_allclose(ds.final_sharpness_exact, ds.final_sharpness, rtol=1e-5)
+    np.testing.assert_allclose(ds.gd64_sharpness, ds.final_sharpness_exact, rtol=1e-3)
+    assert float(ds.gd64_grad_norm.max()) <= 1e-6
 
 
 def _unstable_and_stable_minimizer_runs():
