@@ -342,6 +342,107 @@ def test_tiny_fig1_on_the_authors_data():
     assert int(ok.sum()) >= 4, ds.status.values
     assert float((ds.final_sharpness / ds.lower).where(ok).min()) >= 1 - 1e-3
     assert float((ds.final_sharpness * ds.lr / 2).where(ok).max()) <= 1.01
+    # The float64 continuation (continuation.py) at every run at a minimizer: the dense float64
+    # Hessian agrees with Lanczos (float32 parameters: 1e-5), GD settles where it was.
+    ex_ = ds.final_sharpness_exact.where(ok)
+    assert float(abs(ds.final_sharpness / ex_ - 1).max()) <= 1e-5
+    assert float(abs(ds.gd64_sharpness / ex_ - 1).max()) <= 1e-3
+    assert float(ds.gd64_grad_norm.where(ok).max()) <= 1e-6
+
+
+def test_tiny_fig4_continues_the_residual_network_with_its_projection_frozen():
+    """The residual grid's continuation moves the trainable layers only (the projection is
+    frozen): at a run at a minimizer the dense float64 Hessian (of the trainable parameters)
+    is the Lanczos value and the continuation settles there."""
+    ds = ex.fig4(ex.Grid.make((0.5,), [(0.02, 1500, 2)]))
+    ok = criteria.at_minimizer(ds)
+    assert int(ok.sum()) == 2, ds.status.values
+    np.testing.assert_allclose(ds.final_sharpness_exact, ds.final_sharpness, rtol=1e-5)
+    np.testing.assert_allclose(ds.gd64_sharpness, ds.final_sharpness_exact, rtol=1e-3)
+    assert float(ds.gd64_grad_norm.max()) <= 1e-6
+
+
+def _unstable_and_stable_minimizer_runs():
+    """Two runs of a depth-2 width-2 linear net put at the same unbalanced minimizer
+    ``W1 = t e1 w*^T``, ``W2 = e1^T / t`` (t = 0.3), rounded to float32, with lr S / 2 = 1.01
+    (GD-unstable) and 0.95 (stable); S from the dense float64 Hessian."""
+    import equinox as eqx
+    from jax.flatten_util import ravel_pytree
+
+    from implicit_bias import GaussianRegression, run_batch
+
+    exp = ex.experiment(data=GaussianRegression(n=20, d=2), depth=2, width=2, sharpness="none")
+    res = run_batch(exp, seed=[0, 0], lr=[0.1, 0.1], steps=1, progress=False)
+    data = jax.tree.map(lambda a: np.asarray(a[0], np.float64), res.data)
+    w = np.linalg.lstsq(data.X, data.y, rcond=None)[0]
+    t = 0.3
+    p = {"W1": np.array([[t * w[0], t * w[1]], [0.0, 0.0]]), "W2": np.array([[1 / t, 0.0]])}
+    flat, unravel = ravel_pytree(p)
+    S = np.linalg.eigvalsh(
+        np.asarray(jax.hessian(lambda v: exp.loss(exp.model, unravel(v), data))(flat))
+    )[-1]
+    lrs = np.array([2.02, 1.9]) / S
+    res = run_batch(exp, seed=[0, 0], lr=lrs, steps=1, progress=False)
+    res = eqx.tree_at(
+        lambda r: r.params,
+        res,
+        {k: jnp.asarray(np.stack([v, v]), jnp.float32) for k, v in p.items()},
+    )
+    final = {**res.final, "grad_norm": jnp.zeros(2), "train_loss": jnp.zeros(2)}
+    return exp, eqx.tree_at(lambda r: r.final, res, final), S, lrs
+
+
+def test_gd64_continuation_leaves_an_unstable_minimizer_and_keeps_a_stable_one():
+    """continue_gd: the dense float64 Hessian at the float32 end point is the exact one (1e-6:
+    the float32 rounding of the parameters); GD continued in float64 leaves the minimizer with
+    lr S / 2 = 1.01 (the error along the top eigenvector grows by 1.02 per step) and settles at
+    a stable one, and does not move the minimizer with lr S / 2 = 0.95."""
+    from implicit_bias.papers.marion_chizat.continuation import continue_gd
+
+    exp, res, S, lrs = _unstable_and_stable_minimizer_runs()
+    out = continue_gd(exp, res, 2)
+    np.testing.assert_allclose(out["final_sharpness_exact"], S, rtol=1e-6)
+    unstable, stable = (out[k] * lrs / 2 for k in ("final_sharpness_exact", "gd64_sharpness"))
+    assert unstable[0] == pytest.approx(1.01, rel=1e-6)
+    assert stable[0] < 1  # left, to a GD-stable minimizer (0.9899 measured)
+    assert out["gd64_moved"][0] > 1e-2 and out["gd64_grad_norm"][0] < 1e-8
+    assert out["gd64_train_loss"][0] == pytest.approx(out["gd64_train_loss"][1], rel=1e-12)
+    # The stable one stays: it moves from the float32-rounded point to the float64 minimizer
+    # (5e-8 measured, the float32 spacing ~6e-8 relative), its sharpness by as much (1e-7).
+    assert stable[1] == pytest.approx(unstable[1], rel=1e-7) and out["gd64_moved"][1] < 1e-6
+    assert out["gd64_min_eigenvalue"].min() > -1e-8
+
+
+def test_eos_claim_at_the_settled_float64_continuation():
+    """The edge-of-stability row: checked where the float64 continuation settles, the float32
+    value reported next to it; a continuation that did not settle fails the row, as does a
+    settled sharpness above 2 / lr (no threshold moved)."""
+    from implicit_bias.papers.marion_chizat.claims import eos
+
+    lr = np.array([0.07, 0.1, 0.2])
+    ds = xr.Dataset(
+        {
+            "status": ("lr", np.zeros(3, np.int8)),
+            "final_train_loss": ("lr", [0.5, 0.5, 0.5]),
+            "min_train_loss": ("lr", [0.5] * 3),
+            "zero_loss": ("lr", [1.5] * 3),
+            "final_grad_norm": ("lr", [1e-7, 1e-4, 1e-7]),
+            "final_sharpness": ("lr", [28.918, 19.99, 5.0]),
+            "final_min_eigenvalue": ("lr", [0.0] * 3),
+            "final_sharpness_exact": ("lr", [28.918, 19.99, 5.0]),
+            "gd64_sharpness": ("lr", [28.263, 19.99, 5.0]),
+            "gd64_grad_norm": ("lr", [1e-12] * 3),
+            "gd64_train_loss": ("lr", [0.5] * 3),
+        },
+        coords={"lr": lr},
+    )
+    row = eos("x", ds)
+    assert row.passed and row.measured.startswith("0.9995 (float32 end points: 1.012")
+    assert "1 left its float32 end point (lr S / 2: 1.0121 -> 0.9892); 0 not settled" in row.runs
+    assert not eos("x", ds.assign(gd64_grad_norm=ds.gd64_grad_norm.where(lr != 0.1, 1e-2))).passed
+    assert not eos("x", ds.assign(gd64_sharpness=ds.gd64_sharpness.where(lr != 0.07, 29.0))).passed
+    old = eos("x", ds.drop_vars([k for k in ds if k.startswith("gd64") or "exact" in k]))
+    assert not old.passed and old.measured == "1.012"
 
 
 # ----------------------------------------------------------------------------- numerics

@@ -42,6 +42,7 @@ from implicit_bias.papers.marion_chizat.components import (
     FixedNormalsInit,
     FixedProjectionResidual,
 )
+from implicit_bias.papers.marion_chizat.continuation import continue_gd
 from implicit_bias.papers.marion_chizat.grid import Grid, run_grid
 from implicit_bias.schedule import Schedule
 
@@ -114,6 +115,12 @@ FLOW_T1 = 1e14
 #: oscillations decay slowly (lr x sharpness -> 1.999); in float64 the gradient norm falls
 #: below 1e-4 at step ~15000, 1e-5 at ~20000 and 3e-11 at 40000 (measured).
 FIG1CD_STEPS = 40000
+
+
+def _gd64(exp: Experiment):
+    """``run_grid``'s ``extra``: each stationary run's GD continued in float64 and the dense
+    float64 Hessian at both end points (:mod:`.continuation`; the edge-of-stability claim)."""
+    return lambda res, b: continue_gd(exp, res, b)
 
 
 def flow_integrator(max_steps: int = 1_000_000) -> GradientFlow:
@@ -225,7 +232,9 @@ def fig1(
     """Figs 1 (a, b) and 3: deep linear L = 10, Gaussian init, one data set."""
     ds, seed = data_set("1", data)
     exp = experiment(data=ds)
-    return run_grid(exp, grid, depth=10, data_seed=seed, stats=stats, workers=workers)
+    return run_grid(
+        exp, grid, depth=10, data_seed=seed, stats=stats, workers=workers, extra=_gd64(exp)
+    )
 
 
 def robustness(
@@ -236,7 +245,9 @@ def robustness(
     bounds)."""
     ds, _ = data_set("1", 0)
     exp = experiment(data=ds)
-    return run_grid(exp, grid, depth=10, data_seed=None, stats=stats, workers=workers)
+    return run_grid(
+        exp, grid, depth=10, data_seed=None, stats=stats, workers=workers, extra=_gd64(exp)
+    )
 
 
 def fig1_flow(
@@ -339,7 +350,7 @@ def fig4(
     the authors' projection."""
     ds, seed = data_set("1", data)
     exp = experiment("residual", data=ds, init=Residual(), projection_vector=projection(data))
-    return run_grid(exp, grid, depth=10, data_seed=seed, stats=stats)
+    return run_grid(exp, grid, depth=10, data_seed=seed, stats=stats, extra=_gd64(exp))
 
 
 def fig2(

@@ -24,6 +24,7 @@ import xarray as xr
 from implicit_bias.papers._cli import REPO
 from implicit_bias.papers.marion_chizat import experiments as ex
 from implicit_bias.papers.marion_chizat import flows
+from implicit_bias.papers.marion_chizat.continuation import CONTINUE_STEPS
 
 logger = logging.getLogger(__name__)
 
@@ -148,8 +149,11 @@ def _theorem2(q, st, w):
     return ds
 
 
+#: The GD grids whose stationary runs are continued in float64 (:mod:`.continuation`).
+_GD64 = f"gd64 continuation {CONTINUE_STEPS}"
+
 RUNS: dict[str, Run] = {
-    "fig1": Run(_fig1, True, "Figs 1 (a, b) and 3: GD grid, deep linear L = 10"),
+    "fig1": Run(_fig1, True, "Figs 1 (a, b) and 3: GD grid, deep linear L = 10", _GD64),
     "fig1_flow": Run(_fig1_flow, False, "gradient flow at the smallest Fig 1 scales"),
     "fig1cd": Run(
         _fig1cd,
@@ -158,12 +162,12 @@ RUNS: dict[str, Run] = {
         f"steps={ex.FIG1CD_STEPS}",
     ),
     "fig2": Run(_fig2, False, "Fig 2: residual networks, 4 depths x 25 lrs"),
-    "fig4": Run(_fig4, False, "Figs 4 and 5: residual GD grid"),
+    "fig4": Run(_fig4, False, "Figs 4 and 5: residual GD grid", _GD64),
     "residual_trajectories": Run(_restraj, False, "the authors' residual trajectories"),
     "fig6": Run(_fig6, True, "Fig 6: n = 15 < d = 20"),
     "fig7": Run(_fig7(0.0), True, "Fig 7: GELU MLP, noiseless data"),
     "fig7_noisy": Run(_fig7(1.0), True, "Fig 7 with noisy data (sigma = 1)"),
-    "robustness": Run(_robust, True, "the Fig 1 grid with one data set per repetition"),
+    "robustness": Run(_robust, True, "the Fig 1 grid with one data set per repetition", _GD64),
     "small_init": Run(
         _small, False, "gradient flows from small inits (Cor 2, Lemma 2)", "a1 from w0"
     ),
