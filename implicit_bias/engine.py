@@ -73,6 +73,10 @@ logger = logging.getLogger(__name__)
 #: enough that the per-call cost (dispatch and a host synchronization, ~0.1 ms) is negligible.
 CHUNK_SECONDS = 0.5
 
+#: Steps of the host loop's first call after step 0, which measures the rate the later calls
+#: are sized from.
+PROBE_STEPS = 100
+
 #: Without a progress bar (stderr not a terminal: CI, log files, SLURM), a log line at most this
 #: often while a batch runs, so that a long run shows in its log that it is alive and how far
 #: it got.
@@ -852,6 +856,7 @@ class _HostLoop:
         self.finished = threading.Event()
         self.started = False  # the first program call returned (compiled, step 0 measured)
         self.saving = False
+        self.saved_position: int | None = None  # the position of the last checkpoint saved
         self.error: BaseException | None = None
 
     def save(self) -> None:
@@ -859,6 +864,7 @@ class _HostLoop:
         self.saving = True
         try:
             checkpoint_io.save(self.checkpoint.path, run.carry, run.position, self.fingerprint)
+            self.saved_position = run.position
         finally:
             self.saving = False
         logger.info("checkpoint at step %d of %d: %s", run.position, run.end, self.checkpoint.path)
@@ -886,16 +892,19 @@ class _HostLoop:
             seconds = run.start()
             logger.info("program ready and step 0 measured in %.1fs", seconds)
         self.started = True
-        rate = None
+        rate, stride = None, 1
         tic = last = saved = time.perf_counter()
         every = self.checkpoint.every_seconds if self.checkpoint is not None else math.inf
         while not run.done and not self.stop.is_set():
             remaining = run.end - run.position
             if rate is None:
-                # Probe with about 1% of the run (at least one step) to measure the rate.
-                stride = max(1, run.end // 100)
+                # Probe with a few steps (1% of a short run) to measure the rate: a call of
+                # 1% of a 1e8-step run would take seconds, during which an interrupt waits.
+                stride = max(1, min(run.end // 100, PROBE_STEPS))
             else:
-                stride = max(1, int(rate * CHUNK_SECONDS))
+                # About CHUNK_SECONDS at the measured rate, growing at most 8x per call (a
+                # rate measured on a short call is noisy).
+                stride = max(1, min(int(rate * CHUNK_SECONDS), 8 * stride))
             steps = min(remaining, stride)
             seconds = run.advance(run.position + steps)
             rate = steps / max(seconds, 1e-6)
@@ -956,8 +965,14 @@ def _run(
             loop.finished.wait(INTERRUPT_GRACE_SECONDS if loop.started else 1.0)
             while loop.saving:
                 loop.finished.wait(0.1)
-            if not loop.finished.is_set() or not loop.started:
+            if not loop.started:
                 raise Interrupted(run.position, run.end, None, "compiling") from None
+            if not loop.finished.is_set():
+                # A call longer than the grace (a loaded machine): the last periodic save, if
+                # any, is what is kept.
+                saved = checkpoint.path if loop.saved_position is not None else None
+                position = loop.saved_position if saved is not None else run.position
+                raise Interrupted(position, run.end, saved, "running") from None
             saved = checkpoint.path if checkpoint is not None and not run.done else None
             if run.done and loop.error is None:
                 if checkpoint is not None:

@@ -149,8 +149,9 @@ def test_an_interrupt_stops_the_batch_within_a_call_and_saves_it(tmp_path, monke
     threading.Thread(target=interrupt_when_running, daemon=True).start()
     with pytest.raises(ib.Interrupted) as info:
         ib.run_batch(exp, scalars, checkpoint=ib.Checkpoint(path, every_seconds=float("inf")))
-    # One program call is sized to CHUNK_SECONDS (0.5 s); the save is a few kB.
-    assert time.perf_counter() - sent[0] < 3.0
+    # One program call is sized to CHUNK_SECONDS (0.5 s), the first to PROBE_STEPS; the save
+    # is a few kB.
+    assert time.perf_counter() - sent[0] < 5.0  # the bound of issue 17
     exc = info.value
     assert exc.phase == "running" and 0 < exc.position < steps and exc.checkpoint == path
     run = engine._BatchRun(exp, scalars, engine._devices(1))

@@ -200,8 +200,7 @@ def _exit_interrupted(signum: int | None, exc: BaseException | None, out_dir: Pa
     if isinstance(exc, Interrupted) and exc.phase == "running":
         exit_interrupted(
             signum,
-            f"stopped at step {exc.position} of {exc.end}, not saved "
-            f"(output.checkpoint_every=null, or gradient flow); to start again: {again}",
+            f"stopped at step {exc.position} of {exc.end}, nothing saved; to start again: {again}",
         )
     if isinstance(exc, Interrupted):
         exit_interrupted(
