@@ -206,7 +206,10 @@ def run_batch(
         exp, scalars, progress, devices, kw: as :func:`implicit_bias.run_batch`.
         workers: CPU only: split the batch over this many worker processes, each pinned to one
             core (about 2x faster on 2 cores for the small kernels of these experiments).
-            ``None`` or 1: in this process. Results do not depend on it. No progress bar with
+            ``None`` or 1: in this process. Results equal those of one process up to the order
+            of floating-point sums (XLA may reduce differently for another slice size; a
+            float32 run near a degenerate point can then end elsewhere: docs/marion.md, the
+            edge-of-stability rows). No progress bar with
             workers.
 
     Raises:
