@@ -34,10 +34,12 @@ the record times, and then measures the saved states slot by slot.
 """
 
 import collections
+import contextlib
 import functools
 import logging
 import math
 import os
+import signal
 import threading
 import time
 from functools import partial
@@ -928,6 +930,40 @@ class _HostLoop:
             self.save()
 
 
+@contextlib.contextmanager
+def _noting_interrupts():
+    """Note SIGINT and SIGTERM in an event while they keep their Python handlers.
+
+    A handler's ``KeyboardInterrupt`` is raised wherever the main thread is when the signal
+    arrives, which may be a garbage-collector callback (JAX registers one), where Python
+    prints "Exception ignored" and drops it: the interrupt would be lost. The event says that
+    it came. Only signals whose handler is a Python function are wrapped (not SIG_DFL or
+    SIG_IGN), and only in the main thread (where Python runs handlers).
+    """
+    noted = threading.Event()
+    if threading.current_thread() is not threading.main_thread():
+        yield noted
+        return
+    previous = {s: signal.getsignal(s) for s in (signal.SIGINT, signal.SIGTERM)}
+
+    def wrap(handler):
+        def noting(signum, frame):
+            noted.set()
+            return handler(signum, frame)
+
+        return noting
+
+    for s, h in previous.items():
+        if callable(h):
+            signal.signal(s, wrap(h))
+    try:
+        yield noted
+    finally:
+        for s, h in previous.items():
+            if callable(h):
+                signal.signal(s, h)
+
+
 def _run(
     exp: Experiment, scalars: Scalars, devices: list, progress: bool | None, checkpoint
 ) -> Result:
@@ -954,9 +990,13 @@ def _run(
         loop = _HostLoop(run, bar, checkpoint, fp)
         worker = threading.Thread(target=loop, name="implicit_bias-batch", daemon=True)
         try:
-            worker.start()
-            while not loop.finished.wait(0.1):
-                pass
+            with _noting_interrupts() as noted:
+                worker.start()
+                while not loop.finished.wait(0.1):
+                    if noted.is_set():
+                        # The handler's KeyboardInterrupt was raised inside code that swallows
+                        # exceptions (a gc callback: "Exception ignored in ..."): raise it here.
+                        raise KeyboardInterrupt
         except KeyboardInterrupt:
             loop.stop.set()
             # The current call ends within about CHUNK_SECONDS (then the checkpoint is saved);
