@@ -421,7 +421,14 @@ def _final(runs: _Runs) -> dict:
 def _start(exp: Experiment, scalars: Scalars, n_slots: int) -> _Runs:
     """The carry of a fresh batch: data, initial parameters, the integrator's state (gradient
     flow: a placeholder of its solution's shapes, filled by the solve)."""
-    arrays, trainable0, ikey, skey = jax.vmap(partial(_setup, exp))(scalars)
+    # One run at a time (lax.map), not vmapped: the setup's factorizations (the data's QR, its
+    # least-squares solution by SVD) then run as batch-1 LAPACK calls. Batched over the runs,
+    # jaxlib's LAPACK kernels split the batch over XLA's CPU thread pool and wait for their
+    # tasks; two such kernels running at once (the QR and the SVD are independent) took both
+    # threads of a 2-core pool and waited for each other forever (gdb: lapack_sorgqr_ffi and
+    # the SVD kernel both blocked in their wait, every pool thread idle; 200-run batches of the
+    # Fig 1 grid, 1 in 2 to 3 batches). The setup runs once per batch: a loop costs nothing.
+    arrays, trainable0, ikey, skey = lax.map(partial(_setup, exp), scalars)
     p = _num_trainable(jax.tree.map(lambda x: x[0], trainable0))
     b = scalars.batch_size
     dtype = exp.jnp_dtype
@@ -464,7 +471,8 @@ def _start(exp: Experiment, scalars: Scalars, n_slots: int) -> _Runs:
         spectrum_vec=spectrum_vec,
         # The smallest training loss where it is known (None otherwise): computed once, read by
         # the status at the end.
-        optimum=jax.vmap(lambda a: _problem(exp, a).optimal_loss())(arrays),
+        # One run at a time, as the setup above (a least-squares solve: LAPACK).
+        optimum=lax.map(lambda a: _problem(exp, a).optimal_loss(), arrays),
     )
 
 
@@ -656,7 +664,7 @@ def _placeholder(struct) -> Any:
         if jax.dtypes.issubdtype(s.dtype, jax.dtypes.prng_key):
             data = jax.eval_shape(jax.random.key_data, s)
             return jax.random.wrap_key_data(np.zeros(data.shape, data.dtype))
-        return jax.device_put(np.zeros(s.shape, s.dtype))
+        return jax.device_put(np.zeros(s.shape, s.dtype), may_alias=False)
 
     return jax.tree.map(zeros, struct)
 
