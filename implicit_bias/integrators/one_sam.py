@@ -6,8 +6,7 @@ import jax.numpy as jnp
 import optax
 
 from .._types import Params
-from ..errors import check
-from ._base import AbstractDiscreteIntegrator
+from .sam import AbstractSharpnessAware
 
 
 class OneSAMState(eqx.Module):
@@ -15,7 +14,7 @@ class OneSAMState(eqx.Module):
     opt_state: optax.OptState
 
 
-class OneSAM(AbstractDiscreteIntegrator):
+class OneSAM(AbstractSharpnessAware):
     r"""1-SAM (Andriushchenko & Flammarion 2022, "Towards understanding sharpness-aware
     minimization", ICML, Sec. 2 and 4): the adversarial step is taken for each training example
     separately, at its own loss :math:`\ell_i`, and the descent direction averages the
@@ -58,14 +57,6 @@ class OneSAM(AbstractDiscreteIntegrator):
             the paper's variant on diagonal networks).
         momentum: heavy-ball coefficient of the outer step, in [0, 1).
     """
-
-    rho: float = 0.05
-    normalize: bool = True
-    momentum: float = 0.0
-
-    def __check_init__(self):
-        check(self.rho >= 0, "integrator.rho", self.rho, "a float >= 0")
-        check(0.0 <= self.momentum < 1.0, "integrator.momentum", self.momentum, "a float in [0, 1)")
 
     def _optimizer(self, lr) -> optax.GradientTransformation:
         return optax.sgd(lr, momentum=self.momentum or None)

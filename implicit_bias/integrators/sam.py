@@ -28,7 +28,21 @@ def _normalize(eps: float) -> optax.GradientTransformation:
     return optax.GradientTransformation(lambda params: optax.EmptyState(), update)
 
 
-class SAM(AbstractDiscreteIntegrator):
+class AbstractSharpnessAware(AbstractDiscreteIntegrator):
+    """The fields and checks shared by full-batch SAM and 1-SAM (:class:`SAM`,
+    :class:`~implicit_bias.integrators.OneSAM`): the adversarial radius, whether the
+    adversarial gradient is normalized, and the outer step's heavy-ball momentum."""
+
+    rho: float = 0.05
+    normalize: bool = True
+    momentum: float = 0.0
+
+    def __check_init__(self):
+        check(self.rho >= 0, "integrator.rho", self.rho, "a float >= 0")
+        check(0.0 <= self.momentum < 1.0, "integrator.momentum", self.momentum, "a float in [0, 1)")
+
+
+class SAM(AbstractSharpnessAware):
     r"""Sharpness-aware minimization (Foret et al. 2021), full batch:
 
     .. math::
@@ -62,14 +76,6 @@ class SAM(AbstractDiscreteIntegrator):
         normalize: normalize the adversarial gradient (SAM) or not (USAM).
         momentum: heavy-ball coefficient of the outer step, in [0, 1).
     """
-
-    rho: float = 0.05
-    normalize: bool = True
-    momentum: float = 0.0
-
-    def __check_init__(self):
-        check(self.rho >= 0, "integrator.rho", self.rho, "a float >= 0")
-        check(0.0 <= self.momentum < 1.0, "integrator.momentum", self.momentum, "a float in [0, 1)")
 
     def _optimizer(self, lr, dtype) -> optax.GradientTransformationExtraArgs:
         outer = optax.sgd(lr, momentum=self.momentum or None)
